@@ -1,0 +1,88 @@
+"""gensim and w2vjax trained back to back with the same settings, on the same machine.
+
+  python benchmarks/throughput.py --corpus=../shared/data/corpora/wikipedia-en-9m.txt.gz
+
+Both read the same tokens (w2vjax's tokenizer, one sentence per line) and use d=100,
+window 5, K=5, min_count 5, sample 1e-3. words/s is corpus words x epochs / training
+seconds, the way gensim counts; start-up (reading, vocabulary, compilation for w2vjax's
+first step is inside training) is shown separately. gensim is a benchmark-only dependency.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+
+from absl import app, flags
+
+from w2vjax import Embeddings, TrainConfig, text, train
+from w2vjax.evaluate import evaluate
+
+FLAGS = flags.FLAGS
+
+
+def _scores(emb: Embeddings) -> dict:
+  r = evaluate(emb)
+  return {"ws353": r["EN-WS-353-ALL.txt"]["spearman"],
+          "simlex": r["EN-SIMLEX-999.txt"]["spearman"],
+          "analogy": r["questions-words.txt"]["3cosadd"]}
+
+
+def run_gensim(path: str, epochs: int, workers: int) -> dict:
+  from gensim.models import Word2Vec  # benchmark-only dependency
+
+  t0 = time.perf_counter()
+  sentences = [tokens for tokens in map(text.tokenize, text.read_lines(path)) if tokens]
+  words = sum(map(len, sentences))
+  model = Word2Vec(vector_size=100, window=5, negative=5, min_count=5, sample=1e-3, sg=1,
+                   workers=workers, seed=0)
+  model.build_vocab(sentences)
+  startup = time.perf_counter() - t0
+  t1 = time.perf_counter()
+  model.train(sentences, total_examples=len(sentences), epochs=epochs)
+  seconds = time.perf_counter() - t1
+  emb = Embeddings(model.wv.index_to_key, model.wv.vectors)
+  return {"startup_s": startup, "train_s": seconds, "words_per_sec": words * epochs / seconds,
+          **_scores(emb)}
+
+
+def run_w2vjax(path: str, epochs: int, batch_size: int) -> dict:
+  config = TrainConfig(corpus=path, dim=100, window=5, negatives=5, min_count=5,
+                       subsample=1e-3, epochs=epochs, batch_size=batch_size,
+                       log_every_seconds=60)
+  result = train(config)
+  return {"startup_s": result.startup_seconds, "train_s": result.train_seconds,
+          "words_per_sec": result.words_per_sec, **_scores(result.embeddings)}
+
+
+def main(argv):
+  del argv
+  path = os.path.expanduser(FLAGS.corpus)
+  text.load_encoded(path)  # tokenize once into the cache so w2vjax's start-up is a cache read
+  rows = {}
+  for name in FLAGS.systems:
+    if name == "gensim":
+      rows[name] = run_gensim(path, FLAGS.epochs, FLAGS.workers)
+    else:
+      rows[name] = run_w2vjax(path, FLAGS.epochs, FLAGS.batch_size)
+    print(f"{name}: {rows[name]}", flush=True)
+  peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+  print(f"\ncorpus {path}, {FLAGS.epochs} epochs, peak RSS of the process {peak_mb:.0f} MB")
+  print(f"{'system':<8} {'words/s':>10} {'train s':>8} {'start s':>8} {'WS-353':>7} "
+        f"{'SimLex':>7} {'analogy':>8}")
+  for name, r in rows.items():
+    print(f"{name:<8} {r['words_per_sec'] / 1e3:9.0f}k {r['train_s']:8.1f} {r['startup_s']:8.1f} "
+          f"{r['ws353']:7.3f} {r['simlex']:7.3f} {100 * r['analogy']:7.1f}%")
+  if {"gensim", "w2vjax"} <= rows.keys():
+    ratio = rows["w2vjax"]["words_per_sec"] / rows["gensim"]["words_per_sec"]
+    print(f"w2vjax / gensim words/s: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+  flags.DEFINE_string("corpus", "../shared/data/corpora/wikipedia-en-9m.txt.gz", "corpus file")
+  flags.DEFINE_integer("epochs", 5, "epochs for both systems")
+  flags.DEFINE_integer("workers", 2, "gensim worker threads")
+  flags.DEFINE_integer("batch_size", 128, "w2vjax centre words per step")
+  flags.DEFINE_list("systems", ["gensim", "w2vjax"], "which systems to run, in order")
+  app.run(main)

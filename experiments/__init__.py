@@ -1,0 +1,1 @@
+"""Named experiments and their command-line launcher (run from the repository root)."""

@@ -1,0 +1,105 @@
+"""Launches a named experiment: train, export the vectors, evaluate, print the table.
+
+  python -m experiments.run --experiment=quickstart --workdir=runs/quickstart \
+      [--config.epochs=10 --config.dim=200 ...]
+  python -m experiments.run --list
+
+The workdir receives config.json, metrics.jsonl, vectors.txt, vectors.bin (word2vec text
+and binary formats, frequency-ordered) and eval.json.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from absl import app, flags, logging
+from ml_collections import config_dict, config_flags
+
+from experiments import registry
+from w2vjax.evaluate import evaluate, format_table
+from w2vjax import io_utils
+from w2vjax.config import TrainConfig
+from w2vjax.errors import InputError
+from w2vjax.training import TrainResult, train
+
+FLAGS = flags.FLAGS
+
+
+def write_json(path: Path, value) -> None:
+  with io_utils.atomic_open(path, "w") as f:
+    json.dump(value, f, indent=2)
+    f.write("\n")
+
+
+def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
+        ) -> tuple[TrainResult, dict]:
+  """Trains with ``config``, writes every output into ``workdir``, returns the evaluation."""
+  workdir = Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  write_json(workdir / "config.json", config.to_dict())
+  result = train(config, workdir=workdir, show_progress=show_progress)
+  result.embeddings.save(workdir / "vectors.txt", binary=False)
+  result.embeddings.save(workdir / "vectors.bin", binary=True)
+  scores = evaluate(result.embeddings, restrict_vocab=config.eval_restrict_vocab)
+  summary = {"train_seconds": result.train_seconds, "startup_seconds": result.startup_seconds,
+             "words_per_sec": result.words_per_sec, "vocab_size": len(result.vocab),
+             "evaluation": scores}
+  write_json(workdir / "eval.json", summary)
+  return result, scores
+
+
+def _flag_value(argv: list[str], name: str, default: str) -> str:
+  for i, arg in enumerate(argv):
+    if arg.startswith(f"--{name}="):
+      return arg.split("=", 1)[1]
+    if arg == f"--{name}" and i + 1 < len(argv):
+      return argv[i + 1]
+  return default
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+  """Defines --config from the chosen experiment, so --config.FIELD overrides its values."""
+  flags.DEFINE_string("experiment", "quickstart", "experiment name (see --list)")
+  flags.DEFINE_string("workdir", None, "output folder (default runs/EXPERIMENT)")
+  flags.DEFINE_bool("list", False, "list the experiments and exit")
+  name = _flag_value(argv, "experiment", "quickstart")
+  try:
+    base = registry.get(name).config
+  except KeyError as e:
+    sys.exit(f"error: {e.args[0]}")
+  try:
+    # ml_collections applies the --config.FIELD overrides while defining the flag.
+    config_flags.DEFINE_config_dict(
+        "config", config_dict.ConfigDict(base.to_dict()),
+        "training config; override fields with --config.FIELD=VALUE")
+    return FLAGS(argv)
+  except (AttributeError, KeyError) as e:  # ml_collections' word for an unknown field
+    field = str(e).strip("\"'")
+    sys.exit(f"error: unknown config field {field!r}; fields: {', '.join(base.to_dict())}")
+  except flags.Error as e:
+    sys.exit(f"error: {e}")
+
+
+def main(argv: list[str]) -> None:
+  logging.set_verbosity(logging.WARNING)  # JAX's start-up INFO lines are noise here
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  if FLAGS.list:
+    for name in registry.names():
+      print(f"{name:<22} {registry.get(name).description}")
+    return
+  config = TrainConfig.from_dict(FLAGS.config.to_dict())
+  workdir = Path(FLAGS.workdir or Path("runs") / FLAGS.experiment)
+  try:
+    result, scores = run(config, workdir)
+  except (InputError, FileNotFoundError, FloatingPointError) as e:
+    sys.exit(f"error: {e}")
+  print(f"\n{FLAGS.experiment}: {len(result.vocab)} words, {result.words_per_sec / 1e3:.0f}k "
+        f"words/s, {result.train_seconds:.0f} s training; outputs in {workdir}")
+  print(format_table(scores))
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=_parse_flags)

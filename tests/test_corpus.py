@@ -1,0 +1,137 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from w2vjax import corpus as C
+
+
+def test_keep_prob_formula():
+  counts = np.array([100_000, 10_000, 1_000, 10], np.int64)
+  sample = 1e-3
+  z = counts / counts.sum()
+  expected = np.minimum(1, (np.sqrt(z / sample) + 1) * sample / z)
+  np.testing.assert_allclose(C.subsample_keep_prob(counts, sample), expected, rtol=1e-6)
+  assert C.subsample_keep_prob(counts, 1e-3)[-1] == 1.0  # rare words always kept
+  np.testing.assert_array_equal(C.subsample_keep_prob(counts, 0), 1.0)
+
+
+def test_alias_sampler_matches_unigram_power():
+  rng = np.random.default_rng(0)
+  counts = rng.zipf(1.3, 300).astype(np.int64)
+  sampler = C.make_noise_sampler(counts, exponent=0.75)
+  n = 400_000
+  draws = np.asarray(C.sample_noise(jax.random.key(1), sampler, (n,)))
+  freq = np.bincount(draws, minlength=len(counts)) / n
+  target = counts ** 0.75 / np.sum(counts ** 0.75)
+  # Total variation of the empirical distribution; its expected size with n draws over
+  # 300 outcomes is about 0.01, so 0.02 fails for any real bias.
+  assert 0.5 * np.abs(freq - target).sum() < 0.02
+  # And a chi-square goodness-of-fit on the words with enough expected draws.
+  big = target * n >= 20
+  observed = np.append(freq[big] * n, freq[~big].sum() * n)
+  expected = np.append(target[big] * n, target[~big].sum() * n)
+  assert stats.chisquare(observed, expected).pvalue > 1e-3
+
+
+def test_noise_exponent_is_configurable():
+  counts = np.array([1000, 10], np.int64)
+  draws = np.asarray(C.sample_noise(jax.random.key(0), C.make_noise_sampler(counts, 1.0),
+                                    (200_000,)))
+  assert abs(np.mean(draws == 1) - 10 / 1010) < 0.002
+
+
+def _epoch(tokens, sentence, keep_prob, batch_size, seed=0):
+  corpus = C.DeviceCorpus(jnp.asarray(tokens, jnp.int32), jnp.asarray(sentence, jnp.int32),
+                          jnp.asarray(keep_prob, jnp.float32))
+  return C.make_epoch(jax.random.key(seed), corpus, batch_size)
+
+
+def test_subsampling_rate_matches_keep_prob():
+  tokens = np.repeat([0, 1, 2], [60_000, 30_000, 10_000])
+  keep = np.array([0.2, 0.5, 1.0])
+  epoch = _epoch(tokens, np.zeros_like(tokens), keep, 64)
+  kept = np.asarray(epoch.tokens[: int(epoch.num_tokens)])
+  rates = np.bincount(kept, minlength=3) / np.array([60_000, 30_000, 10_000])
+  # Binomial standard error is at most 0.003 here; 0.015 is five of them.
+  np.testing.assert_allclose(rates, keep, atol=0.015)
+  # Kept tokens stay in corpus order (so windows are over the subsampled corpus).
+  assert np.all(np.diff(kept) >= 0)
+
+
+def test_epoch_visits_every_kept_token_once():
+  tokens = np.arange(1000) % 7
+  epoch = _epoch(tokens, np.zeros_like(tokens), np.full(7, 0.6), 64)
+  n = int(epoch.num_tokens)
+  order = np.asarray(epoch.order)
+  assert len(order) % 64 == 0 and len(order) >= 1000
+  assert sorted(order[:n].tolist()) == list(range(n))
+  assert order[:n].tolist() != list(range(n))  # shuffled
+
+
+def _batch(window=5, batch_size=512, num_tokens=5000, sentence_len=None, seed=0):
+  tokens = np.arange(num_tokens) % 97
+  sentence = (np.arange(num_tokens) // sentence_len) if sentence_len else np.zeros(num_tokens)
+  epoch = _epoch(tokens, sentence, np.ones(97), batch_size)
+  noise = C.make_noise_sampler(np.ones(97, np.int64))
+  batch = C.sample_batch(jax.random.key(seed), epoch, 0, batch_size=batch_size, window=window,
+                         negatives=3, noise=noise)
+  return epoch, jax.device_get(batch)
+
+
+def test_batch_shapes_and_pairs_within_window():
+  window, batch_size = 5, 512
+  epoch, batch = _batch(window, batch_size)
+  assert batch.targets.shape == (batch_size,)
+  assert batch.contexts.shape == batch.mask.shape == (batch_size, 2 * window)
+  assert batch.negatives.shape == (batch_size, 2 * window, 3)
+  # tokens are position % 97, so a pair's distance is recoverable from the ids.
+  t, c = batch.targets[:, None], batch.contexts
+  mask = batch.mask.astype(bool)
+  dist = np.abs(((c - t + 48) % 97) - 48)
+  assert np.all(dist[mask] >= 1) and np.all(dist[mask] <= window)
+
+
+def test_dynamic_window_is_uniform():
+  window, batch_size = 5, 4096
+  epoch, batch = _batch(window, batch_size, num_tokens=100_000)
+  mask = batch.mask.astype(bool)
+  pos = np.asarray(epoch.order[:batch_size])
+  interior = (pos >= window) & (pos < 100_000 - window)
+  b = mask[interior].sum(axis=1) // 2  # an interior centre has 2b pairs
+  assert set(np.unique(b)) <= set(range(1, window + 1))
+  counts = np.bincount(b, minlength=window + 1)[1:]
+  assert stats.chisquare(counts).pvalue > 1e-3
+  # Both sides of the centre get the same b.
+  left, right = mask[interior, :window].sum(1), mask[interior, window:].sum(1)
+  np.testing.assert_array_equal(left, right)
+
+
+def test_windows_never_cross_sentences():
+  epoch, batch = _batch(window=5, batch_size=512, num_tokens=5000, sentence_len=7)
+  sentence = np.arange(5000) // 7
+  pos = np.asarray(epoch.order[:512])
+  ctx = (pos[:, None] + np.concatenate([np.arange(-5, 0), np.arange(1, 6)])[None])
+  mask = batch.mask.astype(bool)
+  assert np.all(sentence[ctx[mask]] == np.repeat(sentence[pos], mask.sum(1)))
+  assert mask.sum() > 0
+
+
+def test_last_batch_is_masked_past_the_epoch():
+  tokens = np.arange(100) % 5
+  epoch = _epoch(tokens, np.zeros(100), np.ones(5), 64)
+  noise = C.make_noise_sampler(np.ones(5, np.int64))
+  batch = C.sample_batch(jax.random.key(0), epoch, 64, batch_size=64, window=2,
+                         negatives=1, noise=noise)
+  mask = np.asarray(batch.mask)
+  assert mask[:36].sum() > 0 and mask[36:].sum() == 0
+
+
+def test_sample_batch_is_a_pure_function_of_the_key():
+  _, a = _batch(seed=3)
+  _, b = _batch(seed=3)
+  _, c = _batch(seed=4)
+  for x, y in zip(a, b):
+    np.testing.assert_array_equal(x, y)
+  assert not np.array_equal(a.negatives, c.negatives)

@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+from scipy import stats
+
+from w2vjax import Embeddings, datasets
+from w2vjax.evaluate import evaluate, evaluate_analogy, evaluate_similarity, format_table
+
+
+def test_similarity_spearman_and_oov(tmp_path):
+  rng = np.random.default_rng(0)
+  words = tuple(f"w{i}" for i in range(30))
+  emb = Embeddings(words, rng.normal(size=(30, 5)))
+  lines, model, human = [], [], []
+  for i in range(0, 28, 2):
+    score = float(rng.uniform(0, 10))
+    lines.append(f"W{i}\tw{i + 1}\t{score}")  # upper case: lower-cased for this vocabulary
+    model.append(emb.similarity(f"w{i}", f"w{i + 1}"))
+    human.append(score)
+  lines += ["w0\tunknown\t5.0", "broken line", ""]
+  (tmp_path / "sim.txt").write_text("\n".join(lines))
+  r = evaluate_similarity(emb, tmp_path / "sim.txt")
+  assert r["pairs"] == 14 and r["oov_pairs"] == 1 and r["malformed"] == 1
+  np.testing.assert_allclose(r["spearman"], stats.spearmanr(model, human).statistic, rtol=1e-9)
+
+
+def _analogy_embeddings():
+  """Countries and capitals: capital = country + c, so 3CosAdd answers exactly."""
+  rng = np.random.default_rng(1)
+  countries = ["france", "germany", "italy", "spain"]
+  capitals = ["paris", "berlin", "rome", "madrid"]
+  base = rng.normal(size=(4, 16))
+  offset = rng.normal(size=16) * 2
+  words = countries + capitals + ["noise1", "noise2"]
+  vectors = np.concatenate([base, base + offset, rng.normal(size=(2, 16))])
+  return Embeddings(tuple(words), vectors), countries, capitals
+
+
+def test_analogy_accuracy(tmp_path):
+  emb, countries, capitals = _analogy_embeddings()
+  lines = [": capital-world"]
+  for i in range(4):
+    for j in range(4):
+      if i != j:
+        lines.append(f"{countries[i]} {capitals[i]} {countries[j]} {capitals[j]}")
+  lines += [": gram1-adjective-to-adverb", "france paris italy noise1", "a b c d",
+            "too few words"]
+  (tmp_path / "q.txt").write_text("\n".join(lines))
+  r = evaluate_analogy(emb, tmp_path / "q.txt")
+  assert r["questions"] == 13 and r["oov_questions"] == 1 and r["malformed"] == 1
+  np.testing.assert_allclose(r["3cosadd"], 12 / 13)
+  np.testing.assert_allclose(r["3cosadd_semantic"], 1.0)
+  np.testing.assert_allclose(r["3cosadd_syntactic"], 0.0)
+  assert r["3cosadd_sections"] == {"capital-world": 1.0, "gram1-adjective-to-adverb": 0.0}
+  np.testing.assert_allclose(r["3cosmul_semantic"], 1.0)
+
+
+def test_analogy_restrict_vocab_skips_rare_words(tmp_path):
+  emb, countries, capitals = _analogy_embeddings()
+  (tmp_path / "q.txt").write_text("france paris germany berlin\nitaly rome spain madrid\n")
+  r = evaluate_analogy(emb, tmp_path / "q.txt", restrict_vocab=7)  # madrid is 8th
+  assert r["questions"] == 1 and r["oov_questions"] == 1
+
+
+def test_3cosmul_differs_from_3cosadd_where_one_term_dominates(tmp_path):
+  # Found by search: the two methods rank d1 and d2 in opposite orders.
+  words = ("a", "b", "c", "d1", "d2")
+  vectors = np.array([[0.4, 0.3, -0.2], [0.7, 0.2, -0.5], [-0.2, -1.2, -1.0],
+                      [-1.9, -0.7, 1.3], [-0.6, 0.8, 0.0]], np.float32)
+  emb = Embeddings(words, vectors)
+  (tmp_path / "q.txt").write_text("a b c d2\n")
+  r = evaluate_analogy(emb, tmp_path / "q.txt")
+  unit = emb.unit
+  add = unit @ (unit[1] - unit[0] + unit[2])
+  cos = (unit @ unit[:3].T + 1) / 2
+  mul = cos[:, 1] * cos[:, 2] / (cos[:, 0] + 1e-3)
+  assert np.argmax(add[3:]) + 3 == 3  # 3CosAdd picks d1 ...
+  assert np.argmax(mul[3:]) + 3 == 4  # ... 3CosMul picks d2
+  assert r["3cosadd"] == 0.0 and r["3cosmul"] == 1.0
+
+
+def test_bundled_sets_and_table():
+  rng = np.random.default_rng(0)
+  emb = Embeddings(("king", "queen", "man", "woman", "love", "sex"), rng.normal(size=(6, 4)))
+  results = evaluate(emb)
+  assert set(results) == {"EN-WS-353-ALL.txt", "EN-SIMLEX-999.txt", "questions-words.txt"}
+  assert results["EN-WS-353-ALL.txt"]["pairs"] >= 1
+  table = format_table(results)
+  assert "EN-SIMLEX-999.txt" in table and "3cosmul" in table
+  assert (datasets.similarity_dir() / "EN-WS-353-ALL.txt").is_file()
+
+
+def test_agrees_with_gensim_on_real_vocabulary(tmp_path):
+  """Random vectors over a real vocabulary: our scores equal gensim's evaluators'."""
+  keyed = pytest.importorskip("gensim.models").KeyedVectors
+  from w2vjax import text
+  vocab = text.load_encoded(datasets.resolve_corpus("bundled:text8-1m")).vocab.truncate(5)
+  rng = np.random.default_rng(0)
+  emb = Embeddings(vocab.words, rng.normal(size=(len(vocab), 20)).astype(np.float32))
+  kv = keyed(vector_size=20)
+  kv.add_vectors(list(emb.words), emb.vectors)
+  ws = datasets.similarity_dir() / "EN-WS-353-ALL.txt"
+  ours = evaluate_similarity(emb, ws)
+  theirs = kv.evaluate_word_pairs(str(ws))
+  np.testing.assert_allclose(ours["spearman"], theirs[1].statistic, atol=0.005)
+  ours = evaluate_analogy(emb, datasets.analogy_path(), restrict_vocab=30000)
+  theirs, _ = kv.evaluate_word_analogies(str(datasets.analogy_path()), restrict_vocab=30000)
+  np.testing.assert_allclose(ours["3cosadd"], theirs, atol=0.005)

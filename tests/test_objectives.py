@@ -1,0 +1,125 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from w2vjax import objectives
+from w2vjax.corpus import Batch
+from w2vjax.gradients import negative_sampling_grads
+
+
+def _np_log_sigmoid(x):
+  return -np.logaddexp(0.0, -x)
+
+
+def _np_softmax_loss(u, V, c):
+  logits = V @ u
+  return np.logaddexp.reduce(logits) - logits[c]
+
+
+def _np_ns_loss(u, vc, vn):
+  return -_np_log_sigmoid(u @ vc) - np.sum(_np_log_sigmoid(-(vn @ u)))
+
+
+def test_full_softmax_matches_numpy():
+  rng = np.random.default_rng(0)
+  u, V = rng.normal(size=8), rng.normal(size=(50, 8))
+  for c in (0, 17, 49):
+    got = objectives.full_softmax_loss(jnp.asarray(u), jnp.asarray(V), c)
+    np.testing.assert_allclose(got, _np_softmax_loss(u, V, c), rtol=1e-5)
+
+
+def test_negative_sampling_matches_numpy():
+  rng = np.random.default_rng(1)
+  u, vc, vn = rng.normal(size=8), rng.normal(size=8), rng.normal(size=(5, 8))
+  got = objectives.negative_sampling_loss(jnp.asarray(u), jnp.asarray(vc), jnp.asarray(vn))
+  np.testing.assert_allclose(got, _np_ns_loss(u, vc, vn), rtol=1e-5)
+
+
+def test_losses_are_stable_for_large_scores():
+  u = jnp.full(4, 30.0)
+  V = jnp.stack([jnp.full(4, 30.0), jnp.full(4, -30.0)])
+  assert np.isfinite(objectives.full_softmax_loss(u, V, 1))  # logit gap 7200
+  np.testing.assert_allclose(objectives.full_softmax_loss(u, V, 1), 7200.0, rtol=1e-6)
+  ns = objectives.negative_sampling_loss(u, -V[0], V[0][None])  # both terms ~ -log s(-3600)
+  np.testing.assert_allclose(ns, 7200.0, rtol=1e-6)
+
+
+def _random_batch(rng, vocab=20, centres=3, slots=4, k=2):
+  return Batch(jnp.asarray(rng.integers(0, vocab, centres)),
+               jnp.asarray(rng.integers(0, vocab, (centres, slots))),
+               jnp.asarray(rng.integers(0, vocab, (centres, slots, k))),
+               jnp.asarray(rng.integers(0, 2, (centres, slots)), jnp.float32))
+
+
+def test_batch_losses_are_vmapped_and_masked():
+  rng = np.random.default_rng(2)
+  params = {"u": jnp.asarray(rng.normal(size=(20, 6)), jnp.float32),
+            "v": jnp.asarray(rng.normal(size=(20, 6)), jnp.float32)}
+  batch = _random_batch(rng)
+  u, v = np.asarray(params["u"]), np.asarray(params["v"])
+  t, c, n, m = (np.asarray(x) for x in batch)
+  ns = objectives.pair_losses("negative_sampling", params, batch)
+  expected = [[_np_ns_loss(u[t[i]], v[c[i, j]], v[n[i, j]]) for j in range(4)] for i in range(3)]
+  np.testing.assert_allclose(ns, np.array(expected) * m, rtol=1e-5)
+  sm = objectives.pair_losses("softmax", params, batch)
+  expected = [[_np_softmax_loss(u[t[i]], v, c[i, j]) for j in range(4)] for i in range(3)]
+  np.testing.assert_allclose(sm, np.array(expected) * m, rtol=1e-5)
+  with pytest.raises(ValueError, match="unknown objective"):
+    objectives.pair_losses("hierarchical", params, batch)
+
+
+def test_softmax_per_centre_equals_per_pair_loss_and_gradient():
+  rng = np.random.default_rng(4)
+  params = {"u": jnp.asarray(rng.normal(size=(30, 5)), jnp.float32),
+            "v": jnp.asarray(rng.normal(size=(30, 5)), jnp.float32)}
+  batch = _random_batch(rng, vocab=30, centres=6, slots=6)
+  per_pair = lambda p: jnp.sum(objectives.pair_losses("softmax", p, batch))
+  per_centre = lambda p: objectives.batch_loss("softmax", p, batch)
+  np.testing.assert_allclose(per_centre(params), per_pair(params), rtol=1e-5)
+  g_pair, g_centre = jax.grad(per_pair)(params), jax.grad(per_centre)(params)
+  for name in ("u", "v"):
+    np.testing.assert_allclose(g_centre[name], g_pair[name], rtol=1e-4, atol=1e-5)
+
+
+CASES = {
+    "distinct": lambda rng: rng.normal(size=(5, 16)),
+    "noise_equals_context": lambda rng: np.concatenate(
+        [rng.normal(size=(1, 16))] * 2 + [rng.normal(size=(3, 16))]),
+    "repeated_noise": lambda rng: np.concatenate(
+        [rng.normal(size=(1, 16)), np.repeat(rng.normal(size=(1, 16)), 4, axis=0)]),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_closed_form_grads_match_autodiff(dtype, case):
+  """Rows are gathered from a table by id, so collisions share a row, as in training."""
+  rng = np.random.default_rng(3)
+  with jax.enable_x64(dtype == np.float64):
+    rows = CASES[case](rng)  # row 0: context; rows 1..: noise (possibly repeating ids)
+    ids = {"distinct": [0, 1, 2, 3, 4], "noise_equals_context": [0, 0, 1, 2, 3],
+           "repeated_noise": [0, 1, 1, 1, 1]}[case]
+    table = jnp.asarray(np.stack([rows[ids.index(i)] for i in range(max(ids) + 1)]), dtype)
+    u = jnp.asarray(rng.normal(size=16), dtype)
+    ids = jnp.asarray(ids)
+
+    def loss(u, table):
+      return objectives.negative_sampling_loss(u, table[ids[0]], table[ids[1:]])
+
+    du_auto, dtable_auto = jax.grad(loss, argnums=(0, 1))(u, table)
+    du, dvc, dvn = negative_sampling_grads(u, table[ids[0]], table[ids[1:]])
+    dtable = jnp.zeros_like(table).at[ids].add(jnp.concatenate([dvc[None], dvn]))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert du.dtype == dtype
+    np.testing.assert_allclose(du, du_auto, rtol=tol, atol=tol)
+    np.testing.assert_allclose(dtable, dtable_auto, rtol=tol, atol=tol)
+
+
+def test_closed_form_grads_formulas():
+  u, vc, vn = jnp.array([1.0, 2.0]), jnp.array([0.5, -1.0]), jnp.array([[1.0, 0.0]])
+  s = jax.nn.sigmoid
+  du, dvc, dvn = negative_sampling_grads(u, vc, vn)
+  np.testing.assert_allclose(du, (s(u @ vc) - 1) * vc + s(u @ vn[0]) * vn[0], rtol=1e-6)
+  np.testing.assert_allclose(dvc, (s(u @ vc) - 1) * u, rtol=1e-6)
+  np.testing.assert_allclose(dvn[0], s(u @ vn[0]) * u, rtol=1e-6)

@@ -1,0 +1,50 @@
+"""TrainConfig: every setting of a training run, as plain data."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from w2vjax.errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  # Data.
+  corpus: str = "bundled:text8-1m"  # a .txt/.txt.gz path, or bundled:NAME
+  cache_dir: str = ""  # encoded-corpus cache; "" means $W2VJAX_CACHE or ~/.cache/w2vjax
+  min_count: int = 5
+  max_vocab: int = 0  # keep at most this many most frequent words; 0 keeps all
+  subsample: float = 1e-3  # word2vec's `sample`; 0 disables subsampling
+  # Model and objective.
+  dim: int = 100
+  window: int = 5  # maximum window m; each centre word draws b ~ U{1..m}
+  objective: str = "negative_sampling"  # or "softmax"
+  negatives: int = 5  # K noise words per pair
+  noise_exponent: float = 0.75  # noise distribution: unigram ** noise_exponent
+  init_scale: float = 0.5  # u ~ U(-init_scale/dim, +init_scale/dim)
+  context_init: str = "zeros"  # v initialisation: "zeros" (word2vec) or "uniform"
+  # Optimisation.
+  epochs: int = 5
+  batch_size: int = 128  # centre words per step; each gives up to 2 * window pairs
+  optimizer: str = "sgd"  # sgd | adagrad | adam
+  learning_rate: float = 0.025
+  lr_schedule: str = "linear"  # linear (word2vec's decay) | constant
+  final_lr_ratio: float = 1e-4  # the linear decay ends at learning_rate * final_lr_ratio
+  update: str = "auto"  # dense | sparse | auto (sparse for negative sampling)
+  seed: int = 0
+  # Reporting.
+  log_every_seconds: float = 10.0
+  eval_restrict_vocab: int = 30000  # analogy answers come from this many frequent words
+
+  def replace(self, **changes) -> TrainConfig:
+    return dataclasses.replace(self, **changes)
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_dict(cls, values: dict) -> TrainConfig:
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+      raise InputError(f"unknown config field(s): {', '.join(unknown)}")
+    return cls(**values)

@@ -1,0 +1,151 @@
+"""The corpus on the device and the skip-gram batch sampler (pure, jit-able functions).
+
+Per epoch, ``make_epoch`` draws the subsampling on the device, compacts the kept tokens
+(dropped words vanish, so windows reach past them, as in word2vec) and shuffles the order
+in which centre words are visited. ``sample_batch`` then cuts the next slice of that order
+into skip-gram pairs with word2vec's dynamic window, and draws noise words.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class DeviceCorpus(NamedTuple):
+  tokens: jax.Array  # int32 [N] word ids
+  sentence: jax.Array  # int32 [N] sentence (line) index; windows never cross sentences
+  keep_prob: jax.Array  # float32 [V] subsampling keep probability per word
+
+
+class NoiseSampler(NamedTuple):
+  """Walker's alias table: O(1) exact draws from any distribution over the vocabulary."""
+
+  threshold: jax.Array  # float32 [V]
+  alias: jax.Array  # int32 [V]
+
+
+class Epoch(NamedTuple):
+  tokens: jax.Array  # int32 [N]: the kept tokens first, in corpus order
+  sentence: jax.Array  # int32 [N]: their sentence index
+  order: jax.Array  # int32 [N padded to a whole number of batches]: centre positions
+  num_tokens: jax.Array  # int32 []: how many tokens were kept
+
+
+class Batch(NamedTuple):
+  """Skip-gram pairs grouped by centre word: B centres, C = 2 * window context slots.
+
+  The batch axis leads everywhere, so a batch splits across devices along axis 0.
+  """
+
+  targets: jax.Array  # int32 [B] centre words (u table)
+  contexts: jax.Array  # int32 [B, C] context words (v table)
+  negatives: jax.Array  # int32 [B, C, K] noise words for each pair (v table)
+  mask: jax.Array  # float32 [B, C] 1 for a real pair, 0 for an empty slot
+
+
+def subsample_keep_prob(counts: np.ndarray, sample: float) -> np.ndarray:
+  """word2vec's probability of keeping each occurrence of a word.
+
+  With z = count / total, p_keep = (sqrt(z / sample) + 1) * sample / z, clipped to 1
+  (word2vec.c and gensim). ``sample <= 0`` keeps every word.
+  """
+  counts = np.asarray(counts, np.float64)
+  if sample <= 0:
+    return np.ones(len(counts), np.float32)
+  z = counts / counts.sum()
+  return np.minimum(1.0, (np.sqrt(z / sample) + 1.0) * sample / z).astype(np.float32)
+
+
+def noise_distribution(counts: np.ndarray, exponent: float = 0.75) -> np.ndarray:
+  """The unigram distribution raised to ``exponent`` and renormalised (float64)."""
+  weights = np.asarray(counts, np.float64) ** exponent
+  return weights / weights.sum()
+
+
+def alias_table(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """Vose's construction of Walker's alias table for ``probs`` (host side, float64)."""
+  n = len(probs)
+  scaled = np.asarray(probs, np.float64) * n
+  threshold = np.ones(n)
+  alias = np.arange(n)
+  small = [i for i in range(n) if scaled[i] < 1.0]
+  large = [i for i in range(n) if scaled[i] >= 1.0]
+  while small and large:
+    s, l = small.pop(), large.pop()
+    threshold[s], alias[s] = scaled[s], l
+    scaled[l] -= 1.0 - scaled[s]
+    (small if scaled[l] < 1.0 else large).append(l)
+  return threshold.astype(np.float32), alias.astype(np.int32)
+
+
+def make_noise_sampler(counts: np.ndarray, exponent: float = 0.75) -> NoiseSampler:
+  threshold, alias = alias_table(noise_distribution(counts, exponent))
+  return NoiseSampler(jnp.asarray(threshold), jnp.asarray(alias))
+
+
+def sample_noise(key: jax.Array, sampler: NoiseSampler, shape: tuple[int, ...]) -> jax.Array:
+  """Draws word ids with the sampler's distribution."""
+  k_bucket, k_coin = jax.random.split(key)
+  n = sampler.alias.shape[0]
+  bucket = jax.random.randint(k_bucket, shape, 0, n, dtype=jnp.int32)
+  coin = jax.random.uniform(k_coin, shape)
+  return jnp.where(coin < sampler.threshold[bucket], bucket, sampler.alias[bucket])
+
+
+def make_device_corpus(ids: np.ndarray, sentence: np.ndarray, counts: np.ndarray,
+                       sample: float) -> DeviceCorpus:
+  return DeviceCorpus(jnp.asarray(ids, jnp.int32), jnp.asarray(sentence, jnp.int32),
+                      jnp.asarray(subsample_keep_prob(counts, sample)))
+
+
+def padded_length(num_tokens: int, batch_size: int) -> int:
+  return -(-num_tokens // batch_size) * batch_size
+
+
+def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int) -> Epoch:
+  """Subsamples the corpus and shuffles the centre order for one epoch (jit-able)."""
+  n = corpus.tokens.shape[0]
+  k_keep, k_order = jax.random.split(key)
+  keep = jax.random.uniform(k_keep, (n,)) < corpus.keep_prob[corpus.tokens]
+  num_kept = jnp.sum(keep, dtype=jnp.int32)
+  # Compaction by scatter (O(N)), not by sort: kept token i goes to slot cumsum - 1.
+  dest = jnp.where(keep, jnp.cumsum(keep, dtype=jnp.int32) - 1, n)
+  tokens = jnp.zeros(n, jnp.int32).at[dest].set(corpus.tokens, mode="drop")
+  sentence = jnp.full(n, -1, jnp.int32).at[dest].set(corpus.sentence, mode="drop")
+  # A random permutation of the kept positions 0..num_kept-1; the rest sort last.
+  rank = jnp.where(jnp.arange(n) < num_kept, jax.random.uniform(k_order, (n,)), 2.0)
+  order = jnp.argsort(rank).astype(jnp.int32)
+  order = jnp.pad(order, (0, padded_length(n, batch_size) - n))
+  return Epoch(tokens, sentence, order, num_kept)
+
+
+def sample_batch(key: jax.Array, epoch: Epoch, start: jax.Array, *, batch_size: int,
+                 window: int, negatives: int, noise: NoiseSampler | None) -> Batch:
+  """Pairs for the centre words ``epoch.order[start : start + batch_size]``.
+
+  Each centre word draws its effective window b uniformly from 1..window (word2vec's
+  dynamic window, which weights near contexts more) and pairs with every kept word at
+  distance <= b in the same sentence. Slots beyond b, the corpus or the sentence have
+  mask 0.
+  """
+  k_window, k_noise = jax.random.split(key)
+  n = epoch.tokens.shape[0]
+  pos = jax.lax.dynamic_slice(epoch.order, (start,), (batch_size,))
+  centre_ok = start + jnp.arange(batch_size) < epoch.num_tokens
+  b = jax.random.randint(k_window, (batch_size, 1), 1, window + 1)
+  offsets = jnp.concatenate([jnp.arange(-window, 0), jnp.arange(1, window + 1)])
+  ctx_pos = pos[:, None] + offsets[None, :]
+  ctx_safe = jnp.clip(ctx_pos, 0, n - 1)
+  mask = (centre_ok[:, None]
+          & (jnp.abs(offsets)[None, :] <= b)
+          & (ctx_pos >= 0) & (ctx_pos < epoch.num_tokens)
+          & (epoch.sentence[ctx_safe] == epoch.sentence[pos][:, None]))
+  if negatives and noise is not None:
+    negs = sample_noise(k_noise, noise, (*ctx_pos.shape, negatives))
+  else:
+    negs = jnp.zeros((*ctx_pos.shape, 0), jnp.int32)
+  return Batch(epoch.tokens[pos], epoch.tokens[ctx_safe], negs, mask.astype(jnp.float32))

@@ -1,0 +1,41 @@
+"""Atomic file output: a reader sees the previous complete file or the new one, never half."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = None):
+  """Opens a temporary file beside ``path``; renames it over ``path`` on success.
+
+  The temporary file is in the same folder so the final ``os.replace`` is a rename on one
+  file system (atomic on POSIX). On an exception the temporary file is removed and
+  ``path`` is untouched.
+  """
+  if mode not in ("w", "wb"):
+    raise ValueError(f"atomic_open writes whole files; mode must be 'w' or 'wb', not {mode!r}")
+  path = Path(path)
+  fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+  try:
+    # mkstemp creates the file 0600; give it the mode an ordinary open() would.
+    os.chmod(tmp, 0o666 & ~_current_umask())
+    text_encoding = (encoding or "utf-8") if mode == "w" else None
+    with os.fdopen(fd, mode, encoding=text_encoding) as f:
+      yield f
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(FileNotFoundError):
+      os.unlink(tmp)
+    raise
+
+
+def _current_umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask

@@ -1,0 +1,89 @@
+"""optax optimizers, and the dense and row-sparse ways of applying them to the tables.
+
+Each table ('u', 'v') has its own optimizer state, so both update paths share one state
+layout. The row-sparse path applies an elementwise optax transformation to the touched
+rows only: duplicate rows in a batch are first summed (segment_sum over unique rows), the
+rows' optimizer state is gathered, updated and scattered back. For SGD, which is linear in
+the gradient, summing then updating equals updating each occurrence, so that path skips
+the unique/segment_sum and scatter-adds the scaled gradients directly (word2vec's update).
+Untouched rows keep their state: for SGD and Adagrad that is exactly what the dense update
+does (a zero gradient changes nothing); for Adam it is "lazy Adam".
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+OPTIMIZERS = ("sgd", "adagrad", "adam")
+SCHEDULES = ("linear", "constant")
+
+
+class Optimizer(NamedTuple):
+  tx: optax.GradientTransformation
+  linear: bool  # update is linear in the gradient with no per-row state (plain SGD)
+  schedule: optax.Schedule
+
+
+def learning_rate_schedule(learning_rate: float, total_steps: int, kind: str = "linear",
+                           final_ratio: float = 1e-4) -> optax.Schedule:
+  """word2vec's linear decay from ``learning_rate`` to ``final_ratio`` of it, or constant."""
+  if kind == "constant":
+    return optax.constant_schedule(learning_rate)
+  if kind == "linear":
+    return optax.linear_schedule(learning_rate, learning_rate * final_ratio,
+                                 max(1, total_steps))
+  raise ValueError(f"unknown lr_schedule {kind!r}; choose one of {SCHEDULES}")
+
+
+def make_optimizer(name: str, learning_rate: float, total_steps: int,
+                   schedule: str = "linear", final_ratio: float = 1e-4) -> Optimizer:
+  lr = learning_rate_schedule(learning_rate, total_steps, schedule, final_ratio)
+  if name == "sgd":
+    return Optimizer(optax.sgd(lr), True, lr)
+  if name == "adagrad":
+    return Optimizer(optax.adagrad(lr), False, lr)
+  if name == "adam":
+    return Optimizer(optax.adam(lr), False, lr)
+  raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
+
+
+def init_state(opt: Optimizer, params: dict) -> dict:
+  return {name: opt.tx.init(table) for name, table in params.items()}
+
+
+def dense_update(opt: Optimizer, params: dict, opt_state: dict, grads: dict
+                 ) -> tuple[dict, dict]:
+  """Updates every row of every table (what jax.grad + optax does by default)."""
+  new_params, new_state = {}, {}
+  for name, table in params.items():
+    updates, new_state[name] = opt.tx.update(grads[name], opt_state[name], table)
+    new_params[name] = optax.apply_updates(table, updates)
+  return new_params, new_state
+
+
+def sparse_update(opt: Optimizer, table: jax.Array, state, rows: jax.Array,
+                  row_grads: jax.Array):
+  """Applies the gradient ``row_grads[i]`` of row ``rows[i]`` (rows may repeat)."""
+  if opt.linear:
+    # The transform needs no per-row state; run it on the rows' gradients directly.
+    updates, state = opt.tx.update(row_grads, state)
+    return table.at[rows].add(updates), state
+  num = rows.shape[0]
+  vocab_size = table.shape[0]
+  unique, inverse = jnp.unique(rows, return_inverse=True, size=num, fill_value=vocab_size)
+  summed = jax.ops.segment_sum(row_grads, inverse.reshape(-1), num_segments=num)
+
+  def is_row_state(leaf):
+    return getattr(leaf, "shape", None) == table.shape
+
+  # The fill value is out of range: gathers clamp it, scatters drop it.
+  gathered = jax.tree.map(lambda s: s[unique] if is_row_state(s) else s, state)
+  updates, new_rows = opt.tx.update(summed, gathered, table[unique])
+  state = jax.tree.map(
+      lambda full, new: full.at[unique].set(new, mode="drop") if is_row_state(full) else new,
+      state, new_rows)
+  return table.at[unique].add(updates, mode="drop"), state

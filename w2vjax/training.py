@@ -1,0 +1,263 @@
+"""Training: TrainState, the jitted train_step, and the epoch loop."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from w2vjax import corpus as corpus_lib
+from w2vjax import datasets, objectives, optim, text
+from w2vjax.config import TrainConfig
+from w2vjax.embeddings import Embeddings
+from w2vjax.errors import InputError
+from w2vjax.gradients import negative_sampling_grads
+from w2vjax.model import CONTEXT_INITS, init_params
+from w2vjax.progress import Progress
+
+UPDATE_MODES = ("auto", "dense", "sparse")
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jax.Array  # int32 []
+  params: dict  # {'u': [V, d], 'v': [V, d]}
+  opt_state: dict  # per table
+  key: jax.Array  # PRNG key for the next step; split, never reused
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+  """Everything the loop needs from the corpus, already on the device."""
+
+  vocab: text.Vocab
+  corpus: corpus_lib.DeviceCorpus
+  noise: corpus_lib.NoiseSampler | None
+  raw_words: int  # corpus words before min_count: what words/s counts, as gensim does
+  expected_kept: float  # expected tokens per epoch after subsampling
+
+  def steps_per_epoch(self, batch_size: int) -> int:
+    return max(1, -(-round(self.expected_kept) // batch_size))
+
+
+@dataclasses.dataclass
+class TrainResult:
+  config: TrainConfig
+  vocab: text.Vocab
+  params: dict
+  embeddings: Embeddings
+  metrics: list[dict]
+  startup_seconds: float  # reading, vocabulary, device transfer
+  train_seconds: float  # the epochs, compilation included
+  words_per_sec: float  # raw_words * epochs / train_seconds
+
+
+def resolve_update(config: TrainConfig) -> str:
+  if config.update not in UPDATE_MODES:
+    raise InputError(f"unknown update {config.update!r}; choose one of {UPDATE_MODES}")
+  if config.update == "auto":
+    return "sparse" if config.objective == "negative_sampling" else "dense"
+  if config.update == "sparse" and config.objective != "negative_sampling":
+    raise InputError(f"update=sparse needs a sampled objective; {config.objective} "
+                     "touches every row of v, so use update=dense")
+  return config.update
+
+
+def validate(config: TrainConfig) -> None:
+  """Raises ValueError naming the first impossible setting."""
+  choices = {"objective": objectives.OBJECTIVES, "optimizer": optim.OPTIMIZERS,
+             "lr_schedule": optim.SCHEDULES, "context_init": CONTEXT_INITS}
+  for name, allowed in choices.items():
+    if getattr(config, name) not in allowed:
+      raise InputError(f"unknown {name} {getattr(config, name)!r}; choose one of {allowed}")
+  positive = ("epochs", "dim", "window", "batch_size", "min_count")
+  for name in positive:
+    if getattr(config, name) <= 0:
+      raise InputError(f"{name} must be positive, got {getattr(config, name)}")
+  if config.objective == "negative_sampling" and config.negatives < 1:
+    raise InputError(f"negative_sampling needs negatives >= 1, got {config.negatives}")
+  if config.subsample < 0 or config.max_vocab < 0 or config.learning_rate <= 0:
+    raise InputError("subsample and max_vocab must be >= 0 and learning_rate > 0")
+  resolve_update(config)
+
+
+def prepare_data(config: TrainConfig) -> TrainingData:
+  """Reads (or loads the cached encoding of) the corpus and puts it on the device."""
+  encoded = text.load_encoded(datasets.resolve_corpus(config.corpus), config.cache_dir or None)
+  if encoded.num_tokens == 0:
+    raise InputError(f"corpus {config.corpus} holds no words")
+  vocab = encoded.vocab.truncate(config.min_count, config.max_vocab or None)
+  needed = max(2, config.negatives + 1 if config.objective == "negative_sampling" else 2)
+  if len(vocab) < needed:
+    raise InputError(f"vocabulary has {len(vocab)} words with min_count={config.min_count}; "
+                     f"need at least {needed} (negatives + 1): lower min_count or use a "
+                     "larger corpus")
+  ids, sentence = encoded.restrict(vocab)
+  device_corpus = corpus_lib.make_device_corpus(ids, sentence, vocab.counts, config.subsample)
+  keep = corpus_lib.subsample_keep_prob(vocab.counts, config.subsample)
+  noise = (corpus_lib.make_noise_sampler(vocab.counts, config.noise_exponent)
+           if config.objective == "negative_sampling" else None)
+  return TrainingData(vocab, device_corpus, noise, encoded.num_tokens,
+                      float(np.dot(vocab.counts, keep)))
+
+
+def negative_sampling_sparse_step(opt: optim.Optimizer, params: dict, opt_state: dict,
+                                  batch: corpus_lib.Batch):
+  """One row-sparse update with the closed-form gradients: only touched rows change."""
+  centres, slots = batch.contexts.shape
+  dim = params["u"].shape[1]
+  # One vmap over the flattened pairs compiles to faster CPU code than vmap(vmap(...))
+  # over [B, C] (measured 1.6 vs 2.2 ms per step at B=256 on text8-1m).
+  pair_targets = jnp.repeat(batch.targets, slots)
+  contexts = batch.contexts.reshape(-1)
+  negatives = batch.negatives.reshape(centres * slots, -1)
+  mask = batch.mask.reshape(-1, 1)
+  u_t, v_c, v_negs = params["u"][pair_targets], params["v"][contexts], params["v"][negatives]
+  loss = jnp.sum(jax.vmap(objectives.negative_sampling_loss)(u_t, v_c, v_negs) * mask[:, 0])
+  du_t, dv_c, dv_negs = jax.vmap(negative_sampling_grads)(u_t, v_c, v_negs)
+  # A centre's pairs all touch its one u row: sum them first and scatter B rows, not B * C.
+  du_rows = (du_t * mask).reshape(centres, slots, dim).sum(axis=1)
+  new_u, state_u = optim.sparse_update(opt, params["u"], opt_state["u"], batch.targets, du_rows)
+  v_rows = jnp.concatenate([contexts, negatives.reshape(-1)])
+  v_grads = jnp.concatenate([dv_c * mask, (dv_negs * mask[:, :, None]).reshape(-1, dim)])
+  new_v, state_v = optim.sparse_update(opt, params["v"], opt_state["v"], v_rows, v_grads)
+  return loss, {"u": new_u, "v": new_v}, {"u": state_u, "v": state_v}
+
+
+def make_train_step(config: TrainConfig, opt: optim.Optimizer,
+                    noise: corpus_lib.NoiseSampler | None) -> Callable:
+  """Builds the jitted ``train_step(state, totals, epoch, start) -> (state, totals)``.
+
+  ``totals`` holds running sums of the loss and of the pairs trained (see ``zero_totals``).
+  The state and totals are donated: the tables are updated in place, not copied.
+  """
+  mode = resolve_update(config)
+  sample = functools.partial(
+      corpus_lib.sample_batch, batch_size=config.batch_size, window=config.window,
+      negatives=config.negatives if config.objective == "negative_sampling" else 0,
+      noise=noise)
+  loss_and_grad = jax.value_and_grad(functools.partial(objectives.batch_loss, config.objective))
+
+  def train_step(state: TrainState, totals: dict, epoch: corpus_lib.Epoch, start: jax.Array):
+    key, batch_key = jax.random.split(state.key)
+    batch = sample(batch_key, epoch, start)
+    if mode == "dense":
+      loss, grads = loss_and_grad(state.params, batch)
+      params, opt_state = optim.dense_update(opt, state.params, state.opt_state, grads)
+    else:
+      loss, params, opt_state = negative_sampling_sparse_step(
+          opt, state.params, state.opt_state, batch)
+    # Running sums stay on the device; the host reads them once per report, because
+    # fetching (or stacking) one tiny array per step costs more than the step itself.
+    totals = {"loss_sum": totals["loss_sum"] + loss,
+              "pairs": totals["pairs"] + jnp.sum(batch.mask)}
+    return TrainState(state.step + 1, params, opt_state, key), totals
+
+  return jax.jit(train_step, donate_argnums=(0, 1))
+
+
+def zero_totals() -> dict:
+  return {"loss_sum": jnp.zeros((), jnp.float32), "pairs": jnp.zeros((), jnp.float32)}
+
+
+def init_state(config: TrainConfig, vocab_size: int, opt: optim.Optimizer) -> TrainState:
+  init_key, step_key = jax.random.split(jax.random.key(config.seed))
+  params = init_params(init_key, vocab_size, config.dim, config.init_scale, config.context_init)
+  return TrainState(jnp.zeros((), jnp.int32), params, optim.init_state(opt, params), step_key)
+
+
+class _Reporter:
+  """Turns the device's running totals into metrics.jsonl records and progress.
+
+  Steps are dispatched asynchronously and reading a value waits for the device, so the
+  loop reads the totals once per reporting interval (and at the end of each epoch).
+  """
+
+  def __init__(self, config: TrainConfig, total_words: float, workdir: Path | None,
+               show_progress: bool):
+    self.config = config
+    self.progress = Progress(total_words, config.log_every_seconds, enabled=show_progress)
+    self.file = None
+    if workdir is not None:
+      Path(workdir).mkdir(parents=True, exist_ok=True)
+      self.file = open(Path(workdir) / "metrics.jsonl", "w", encoding="utf-8")
+    self.history: list[dict] = []
+    self.start = self.last_time = time.perf_counter()
+    self.last_words = 0.0
+
+  def due(self) -> bool:
+    return time.perf_counter() - self.last_time >= self.progress.interval
+
+  def report(self, totals: dict, step: int, epoch: int, words: float, lr: float) -> None:
+    """Records the metrics summed since the last report (``totals``, read from the device)."""
+    totals = jax.device_get(totals)
+    now = time.perf_counter()
+    pairs = float(totals["pairs"])
+    record = {"step": step, "epoch": epoch, "loss": float(totals["loss_sum"]) / max(pairs, 1.0),
+              "pairs": pairs, "learning_rate": lr, "words": words,
+              "words_per_sec": (words - self.last_words) / (now - self.last_time),
+              "devices": 1, "elapsed_sec": now - self.start}
+    self.last_time, self.last_words = now, words
+    if not np.isfinite(record["loss"]):
+      raise FloatingPointError(
+          f"loss became {record['loss']} by step {step}; the learning rate "
+          f"({self.config.learning_rate}) is probably too high for {self.config.optimizer}")
+    self.history.append(record)
+    if self.file:
+      self.file.write(json.dumps(record) + "\n")
+      self.file.flush()
+    self.progress.report(words, record["loss"], record["words_per_sec"],
+                         record["learning_rate"], epoch)
+
+  def close(self) -> None:
+    self.progress.close()
+    if self.file:
+      self.file.close()
+
+
+def train(config: TrainConfig, *, workdir: str | Path | None = None,
+          data: TrainingData | None = None, show_progress: bool = True) -> TrainResult:
+  """Trains skip-gram vectors; streams metrics to ``workdir/metrics.jsonl`` if given."""
+  validate(config)
+  t0 = time.perf_counter()
+  data = data or prepare_data(config)
+  opt = optim.make_optimizer(config.optimizer, config.learning_rate,
+                             config.epochs * data.steps_per_epoch(config.batch_size),
+                             config.lr_schedule, config.final_lr_ratio)
+  state = init_state(config, len(data.vocab), opt)
+  train_step = make_train_step(config, opt, data.noise)
+  make_epoch = jax.jit(corpus_lib.make_epoch, static_argnums=2)
+  epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
+  startup = time.perf_counter() - t0
+
+  reporter = _Reporter(config, data.raw_words * config.epochs, workdir, show_progress)
+  step, totals = 0, zero_totals()
+  try:
+    for epoch_index in range(config.epochs):
+      epoch = make_epoch(jax.random.fold_in(epoch_key, epoch_index), data.corpus,
+                         config.batch_size)
+      num_kept = int(epoch.num_tokens)
+      num_steps = max(1, -(-num_kept // config.batch_size))
+      for i in range(num_steps):
+        state, totals = train_step(state, totals, epoch, i * config.batch_size)
+        step += 1
+        if i + 1 == num_steps or reporter.due():
+          words = data.raw_words * (epoch_index + (i + 1) / num_steps)
+          reporter.report(totals, step, epoch_index + 1, words, float(opt.schedule(step - 1)))
+          totals = zero_totals()
+    params = jax.device_get(state.params)
+  finally:
+    reporter.close()
+  seconds = time.perf_counter() - reporter.start
+  return TrainResult(config, data.vocab, params,
+                     Embeddings(data.vocab.words, np.asarray(params["u"], np.float32)),
+                     reporter.history, startup, seconds,
+                     data.raw_words * config.epochs / seconds)
