@@ -83,6 +83,6 @@ if __name__ == "__main__":
   flags.DEFINE_string("corpus", "../shared/data/corpora/wikipedia-en-9m.txt.gz", "corpus file")
   flags.DEFINE_integer("epochs", 5, "epochs for both systems")
   flags.DEFINE_integer("workers", 2, "gensim worker threads")
-  flags.DEFINE_integer("batch_size", 128, "w2vjax centre words per step")
+  flags.DEFINE_integer("batch_size", 32, "w2vjax centre words per step")
   flags.DEFINE_list("systems", ["gensim", "w2vjax"], "which systems to run, in order")
   app.run(main)

@@ -81,8 +81,8 @@ def test_3cosmul_differs_from_3cosadd_where_one_term_dominates(tmp_path):
 def test_bundled_sets_and_table():
   rng = np.random.default_rng(0)
   emb = Embeddings(("king", "queen", "man", "woman", "love", "sex"), rng.normal(size=(6, 4)))
-  results = evaluate(emb)
-  assert set(results) == {"EN-WS-353-ALL.txt", "EN-SIMLEX-999.txt", "questions-words.txt"}
+  results = evaluate(emb, classification=False)
+  assert len(results) == 10 and "questions-words.txt" in results  # 9 similarity sets
   assert results["EN-WS-353-ALL.txt"]["pairs"] >= 1
   table = format_table(results)
   assert "EN-SIMLEX-999.txt" in table and "3cosmul" in table
@@ -105,3 +105,65 @@ def test_agrees_with_gensim_on_real_vocabulary(tmp_path):
   ours = evaluate_analogy(emb, datasets.analogy_path(), restrict_vocab=30000)
   theirs, _ = kv.evaluate_word_analogies(str(datasets.analogy_path()), restrict_vocab=30000)
   np.testing.assert_allclose(ours["3cosadd"], theirs, atol=0.005)
+
+
+@pytest.fixture(scope="module")
+def text8_vectors(tmp_path_factory):
+  """Real (if weak) vectors: 2 epochs on the bundled corpus, about 15 s on 2 cores."""
+  from w2vjax import TrainConfig, train
+  cfg = TrainConfig(epochs=2, batch_size=128,
+                    cache_dir=str(tmp_path_factory.mktemp("cache")))
+  return train(cfg, show_progress=False).embeddings
+
+
+def test_trained_vectors_agree_with_gensim_evaluators(text8_vectors):
+  keyed = pytest.importorskip("gensim.models").KeyedVectors
+  emb = text8_vectors
+  kv = keyed(vector_size=emb.dim)
+  kv.add_vectors(list(emb.words), emb.vectors)
+  for path in sorted(datasets.similarity_dir().glob("*.txt")):
+    ours = evaluate_similarity(emb, path)
+    (_, _), (rho, _), oov = kv.evaluate_word_pairs(str(path), case_insensitive=True)
+    np.testing.assert_allclose(ours["spearman"], rho, atol=0.005, err_msg=path.name)
+    np.testing.assert_allclose(100 * ours["oov_pairs"] / (ours["pairs"] + ours["oov_pairs"]),
+                               oov, atol=0.01)
+  ours = evaluate_analogy(emb, datasets.analogy_path(), restrict_vocab=30000)
+  theirs, sections = kv.evaluate_word_analogies(str(datasets.analogy_path()),
+                                                restrict_vocab=30000, case_insensitive=True)
+  assert ours["3cosadd"] > 0.01  # trained vectors answer some questions: the check has teeth
+  np.testing.assert_allclose(ours["3cosadd"], theirs, atol=0.005)
+  total = [s for s in sections if s["section"] == "Total accuracy"][0]
+  assert ours["questions"] == len(total["correct"]) + len(total["incorrect"])
+
+
+def test_evaluate_command_line(tmp_path, text8_vectors):
+  import json
+  import subprocess
+  import sys
+  data = tmp_path / "data"
+  (data / "similarity").mkdir(parents=True)
+  (data / "analogy").mkdir()
+  (data / "classification").mkdir()
+  src = datasets.data_dir()
+  for name in ("EN-WS-353-ALL.txt", "EN-RG-65.txt"):
+    (data / "similarity" / name).write_bytes((src / "similarity" / name).read_bytes())
+  (data / "analogy" / "questions-words.txt").write_bytes(datasets.analogy_path().read_bytes())
+  (data / "classification" / "movie_reviews.tsv.gz").write_bytes(
+      (src / "classification" / "movie_reviews.tsv.gz").read_bytes())
+  text8_vectors.save(tmp_path / "vectors.bin")
+  out = tmp_path / "scores.json"
+  proc = subprocess.run([sys.executable, "-m", "w2vjax.evaluate", f"--vectors={tmp_path / 'vectors.bin'}",
+                         f"--data_dir={data}", f"--json={out}"], capture_output=True, text=True,
+                        timeout=600)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert "EN-RG-65.txt" in proc.stdout and "movie_reviews.tsv.gz" in proc.stdout
+  results = json.loads(out.read_text())["results"]
+  assert set(results) == {"EN-WS-353-ALL.txt", "EN-RG-65.txt", "questions-words.txt",
+                          "movie_reviews.tsv.gz"}
+  expected = evaluate_similarity(text8_vectors, data / "similarity" / "EN-RG-65.txt")
+  np.testing.assert_allclose(results["EN-RG-65.txt"]["spearman"], expected["spearman"], rtol=1e-6)
+  assert {"3cosadd", "3cosmul"} <= set(results["questions-words.txt"])
+  assert 0.5 < results["movie_reviews.tsv.gz"]["accuracy"] <= 1.0
+  bad = subprocess.run([sys.executable, "-m", "w2vjax.evaluate", "--vectors=/no/such.bin"],
+                       capture_output=True, text=True, timeout=600)
+  assert bad.returncode != 0 and "vectors file not found" in bad.stderr.strip().splitlines()[-1]

@@ -25,7 +25,7 @@ class TrainConfig:
   context_init: str = "zeros"  # v initialisation: "zeros" (word2vec) or "uniform"
   # Optimisation.
   epochs: int = 5
-  batch_size: int = 128  # centre words per step; each gives up to 2 * window pairs
+  batch_size: int = 32  # centre words per step; each gives up to 2 * window pairs
   optimizer: str = "sgd"  # sgd | adagrad | adam
   learning_rate: float = 0.025
   lr_schedule: str = "linear"  # linear (word2vec's decay) | constant

@@ -1,13 +1,28 @@
-"""Intrinsic evaluation: word similarity (Spearman) and analogies (3CosAdd, 3CosMul).
+"""Evaluation of any word vectors: similarity, analogies and a downstream classifier.
+
+  python -m w2vjax.evaluate --vectors=FILE [--data_dir=DIR] [--json=OUT]
+
+reads word2vec text, word2vec binary or GloVe text vectors, evaluates them on every set
+under the data folder (the sets bundled in the package by default), prints one table and
+optionally writes JSON keyed by each data set's file name.
 
 Conventions follow gensim's evaluators so figures are comparable: a similarity pair or an
 analogy question with a word missing from the vocabulary is skipped and counted; analogy
 answers are searched among the ``restrict_vocab`` most frequent words, excluding the three
-question words; when the vocabulary is all lower-case, evaluation words are lower-cased.
+question words. Case: when the vocabulary has no upper-case word, evaluation words are
+lower-cased; otherwise they are looked up as written. Classification documents are
+tokenized with w2vjax's tokenizer, which lower-cases.
+
+A data folder is laid out like ``../shared/data``: similarity/*.txt,
+analogy/questions-words.txt, classification/sentence_polarity/rt-polarity.{pos,neg} and
+classification/movie_reviews.tsv.gz; whatever of these it holds is evaluated.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+import time
 from pathlib import Path
 
 import jax
@@ -15,10 +30,10 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from w2vjax import datasets
+from w2vjax import classify, datasets, io_utils, text
 from w2vjax.embeddings import Embeddings
+from w2vjax.errors import InputError
 
-DEFAULT_SIMILARITY_SETS = ("EN-WS-353-ALL.txt", "EN-SIMLEX-999.txt")
 ANALOGY_BATCH = 512
 COSMUL_EPSILON = 1e-3  # Levy and Goldberg (2014)
 
@@ -124,14 +139,70 @@ def evaluate_analogy(emb: Embeddings, path: str | Path, restrict_vocab: int = 30
   return result
 
 
-def evaluate(emb: Embeddings, similarity_files=None, analogy_file=None,
-             restrict_vocab: int = 30000) -> dict:
-  """Every similarity set and the analogy set, keyed by file name (bundled sets by default)."""
-  if similarity_files is None:
-    similarity_files = [datasets.similarity_dir() / name for name in DEFAULT_SIMILARITY_SETS]
-  analogy_file = analogy_file or datasets.analogy_path()
-  results = {Path(p).name: evaluate_similarity(emb, p) for p in similarity_files}
-  results[Path(analogy_file).name] = evaluate_analogy(emb, analogy_file, restrict_vocab)
+def read_sentence_polarity(folder: str | Path) -> tuple[list[list[str]], np.ndarray]:
+  """Pang and Lee's sentence polarity: rt-polarity.pos (label 1) and rt-polarity.neg (0)."""
+  docs, labels = [], []
+  for label, name in ((1, "rt-polarity.pos"), (0, "rt-polarity.neg")):
+    for line in text.read_lines(Path(folder) / name):
+      if line.strip():
+        docs.append(text.tokenize(line))
+        labels.append(label)
+  return docs, np.array(labels, np.int32)
+
+
+def read_labelled_tsv(path: str | Path) -> tuple[list[list[str]], np.ndarray]:
+  """``label<TAB>text`` lines with label pos or neg (the movie-review set)."""
+  docs, labels = [], []
+  for lineno, line in enumerate(text.read_lines(path), 1):
+    label, sep, body = line.partition("\t")
+    if not line.strip():
+      continue
+    if not sep or label not in ("pos", "neg"):
+      raise InputError(f"{path}:{lineno}: expected 'pos|neg<TAB>text'")
+    docs.append(text.tokenize(body))
+    labels.append(int(label == "pos"))
+  return docs, np.array(labels, np.int32)
+
+
+CLASSIFICATION_SETS = {
+    "sentence_polarity": read_sentence_polarity,
+    "movie_reviews.tsv.gz": read_labelled_tsv,
+}
+
+
+def evaluate_classification(emb: Embeddings, path: str | Path, weighting: str = "mean",
+                            folds: int = 10, seed: int = 0) -> dict:
+  """10-fold cross-validated accuracy of logistic regression on averaged word vectors."""
+  path = Path(path)
+  reader = CLASSIFICATION_SETS.get(path.name, read_labelled_tsv)
+  docs, labels = reader(path)
+  if len(set(labels.tolist())) < 2:
+    raise InputError(f"{path}: a classification set needs both labels")
+  features, empty = classify.document_features(emb, docs, weighting)
+  accuracy = classify.cross_validate(features, labels, folds, seed)
+  return {"accuracy": float(accuracy.mean()), "std": float(accuracy.std()), "folds": folds,
+          "documents": len(docs), "empty_documents": empty, "weighting": weighting}
+
+
+def evaluate(emb: Embeddings, data_dir: str | Path | None = None, restrict_vocab: int = 30000,
+             classification: bool = True, weighting: str = "mean") -> dict:
+  """Every set under ``data_dir`` (bundled sets by default), keyed by file name."""
+  data_dir = Path(data_dir) if data_dir else datasets.data_dir()
+  if not data_dir.is_dir():
+    raise InputError(f"evaluation data folder not found: {data_dir}")
+  results = {p.name: evaluate_similarity(emb, p)
+             for p in sorted((data_dir / "similarity").glob("*.txt"))}
+  analogy = data_dir / "analogy" / "questions-words.txt"
+  if analogy.is_file():
+    results[analogy.name] = evaluate_analogy(emb, analogy, restrict_vocab)
+  if classification:
+    for name in CLASSIFICATION_SETS:
+      path = data_dir / "classification" / name
+      if path.exists():
+        results[name] = evaluate_classification(emb, path, weighting)
+  if not results:
+    raise InputError(f"no evaluation sets under {data_dir} (expected similarity/, analogy/ "
+                     "or classification/)")
   return results
 
 
@@ -139,7 +210,11 @@ def format_table(results: dict) -> str:
   """A plain-text table: one line per dataset with its headline metric(s) and coverage."""
   lines = [f"{'dataset':<24} {'metric':<10} {'score':>7}  coverage"]
   for name, r in results.items():
-    if "spearman" in r:
+    if "accuracy" in r:
+      cover = f"{r['documents'] - r['empty_documents']}/{r['documents']} documents"
+      lines.append(f"{name:<24} {'accuracy':<10} {r['accuracy']:7.3f}  {cover}, "
+                   f"+-{r['std']:.3f} over {r['folds']} folds")
+    elif "spearman" in r:
       cover = f"{r['pairs']}/{r['pairs'] + r['oov_pairs']} pairs"
       lines.append(f"{name:<24} {'spearman':<10} {r['spearman']:7.3f}  {cover}")
     else:
@@ -147,3 +222,39 @@ def format_table(results: dict) -> str:
       for method in ("3cosadd", "3cosmul"):
         lines.append(f"{name:<24} {method:<10} {100 * r[method]:6.1f}%  {cover}")
   return "\n".join(lines)
+
+
+def main(argv) -> None:
+  from absl import flags, logging  # the command line only; the library needs no flags
+
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  f = flags.FLAGS
+  try:
+    t0 = time.perf_counter()
+    emb = Embeddings.load(f.vectors)
+    loaded = time.perf_counter()
+    results = evaluate(emb, f.data_dir, f.restrict_vocab, not f.skip_classification,
+                       "tfidf" if f.tfidf else "mean")
+  except (InputError, FileNotFoundError, ValueError) as e:
+    sys.exit(f"error: {e}")
+  done = time.perf_counter()
+  print(f"{f.vectors}: {len(emb)} words x {emb.dim}; read in {loaded - t0:.1f} s, "
+        f"evaluated in {done - loaded:.1f} s")
+  print(format_table(results))
+  if f.json:
+    with io_utils.atomic_open(f.json, "w") as out:
+      json.dump({"vectors": str(f.vectors), "words": len(emb), "dim": emb.dim,
+                 "results": results}, out, indent=2)
+
+
+if __name__ == "__main__":
+  from absl import app, flags
+
+  flags.DEFINE_string("vectors", None, "word2vec text/binary or GloVe text file", required=True)
+  flags.DEFINE_string("data_dir", None, "evaluation data folder (default: the bundled sets)")
+  flags.DEFINE_string("json", None, "also write the results to this JSON file")
+  flags.DEFINE_integer("restrict_vocab", 30000, "analogy answers from this many frequent words")
+  flags.DEFINE_bool("tfidf", False, "TF-IDF-weighted averages for classification features")
+  flags.DEFINE_bool("skip_classification", False, "skip the classification sets")
+  app.run(main)

@@ -72,7 +72,7 @@ def resolve_update(config: TrainConfig) -> str:
 
 
 def validate(config: TrainConfig) -> None:
-  """Raises ValueError naming the first impossible setting."""
+  """Raises InputError naming the first impossible setting."""
   choices = {"objective": objectives.OBJECTIVES, "optimizer": optim.OPTIMIZERS,
              "lr_schedule": optim.SCHEDULES, "context_init": CONTEXT_INITS}
   for name, allowed in choices.items():
@@ -84,8 +84,11 @@ def validate(config: TrainConfig) -> None:
       raise InputError(f"{name} must be positive, got {getattr(config, name)}")
   if config.objective == "negative_sampling" and config.negatives < 1:
     raise InputError(f"negative_sampling needs negatives >= 1, got {config.negatives}")
-  if config.subsample < 0 or config.max_vocab < 0 or config.learning_rate <= 0:
-    raise InputError("subsample and max_vocab must be >= 0 and learning_rate > 0")
+  for name in ("subsample", "max_vocab"):
+    if getattr(config, name) < 0:
+      raise InputError(f"{name} must be >= 0, got {getattr(config, name)}")
+  if config.learning_rate <= 0:
+    raise InputError(f"learning_rate must be positive, got {config.learning_rate}")
   resolve_update(config)
 
 

@@ -1,8 +1,14 @@
 """Data shipped inside the package, so a fresh machine needs neither ../shared nor a network.
 
-  text8-1m.txt.gz          first 1M words of Matt Mahoney's text8 (cleaned English Wikipedia)
-  similarity/EN-*.txt      word-similarity sets (WS-353, SimLex-999, RG-65, ...)
-  analogy/questions-words.txt   Mikolov et al. (2013) analogy questions
+The evaluation sets are laid out as in ../shared/data, so either folder can be passed as a
+data_dir. All are public data sets:
+
+  text8-1m.txt.gz               first 1M words of Matt Mahoney's text8 (English Wikipedia)
+  similarity/EN-*.txt           WS-353 (all/sim/rel), SimLex-999, RG-65, MC-30, MTurk-287,
+                                YP-130, VERB-143
+  analogy/questions-words.txt   Mikolov et al. (2013), 19,544 questions in 14 sections
+  classification/sentence_polarity/rt-polarity.{pos,neg}   Pang and Lee (2005), 10,662 sentences
+  classification/movie_reviews.tsv.gz                      Pang and Lee (2004), 2,000 reviews
 """
 
 from __future__ import annotations
