@@ -10,7 +10,6 @@ and binary formats, frequency-ordered) and eval.json.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -27,18 +26,12 @@ from w2vjax.training import TrainResult, train
 FLAGS = flags.FLAGS
 
 
-def write_json(path: Path, value) -> None:
-  with io_utils.atomic_open(path, "w") as f:
-    json.dump(value, f, indent=2)
-    f.write("\n")
-
-
 def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
         ) -> tuple[TrainResult, dict]:
   """Trains with ``config``, writes every output into ``workdir``, returns the evaluation."""
   workdir = Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
-  write_json(workdir / "config.json", config.to_dict())
+  io_utils.write_json(workdir / "config.json", config.to_dict())
   result = train(config, workdir=workdir, show_progress=show_progress)
   result.embeddings.save(workdir / "vectors.txt", binary=False)
   result.embeddings.save(workdir / "vectors.bin", binary=True)
@@ -46,7 +39,7 @@ def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
   summary = {"train_seconds": result.train_seconds, "startup_seconds": result.startup_seconds,
              "words_per_sec": result.words_per_sec, "vocab_size": len(result.vocab),
              "evaluation": scores}
-  write_json(workdir / "eval.json", summary)
+  io_utils.write_json(workdir / "eval.json", summary)
   return result, scores
 
 

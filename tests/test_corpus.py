@@ -14,6 +14,9 @@ def test_keep_prob_formula():
   expected = np.minimum(1, (np.sqrt(z / sample) + 1) * sample / z)
   np.testing.assert_allclose(C.subsample_keep_prob(counts, sample), expected, rtol=1e-6)
   assert C.subsample_keep_prob(counts, 1e-3)[-1] == 1.0  # rare words always kept
+  # A word with frequency z = 4 * sample: (sqrt(4) + 1) / 4 = 0.75; z = 9 * sample: 4/9.
+  counts = np.array([4, 9, 987], np.int64)  # total 1000, so z = count / 1000
+  np.testing.assert_allclose(C.subsample_keep_prob(counts, 1e-3)[:2], [0.75, 4 / 9], rtol=1e-6)
   np.testing.assert_array_equal(C.subsample_keep_prob(counts, 0), 1.0)
 
 
@@ -52,7 +55,7 @@ def test_subsampling_rate_matches_keep_prob():
   tokens = np.repeat([0, 1, 2], [60_000, 30_000, 10_000])
   keep = np.array([0.2, 0.5, 1.0])
   epoch = _epoch(tokens, np.zeros_like(tokens), keep, 64)
-  kept = np.asarray(epoch.tokens[: int(epoch.num_tokens)])
+  kept = np.asarray(epoch.tokens[: int(epoch.num_kept)])
   rates = np.bincount(kept, minlength=3) / np.array([60_000, 30_000, 10_000])
   # Binomial standard error is at most 0.003 here; 0.015 is five of them.
   np.testing.assert_allclose(rates, keep, atol=0.015)
@@ -63,7 +66,7 @@ def test_subsampling_rate_matches_keep_prob():
 def test_epoch_visits_every_kept_token_once():
   tokens = np.arange(1000) % 7
   epoch = _epoch(tokens, np.zeros_like(tokens), np.full(7, 0.6), 64)
-  n = int(epoch.num_tokens)
+  n = int(epoch.num_kept)
   order = np.asarray(epoch.order)
   assert len(order) % 64 == 0 and len(order) >= 1000
   assert sorted(order[:n].tolist()) == list(range(n))

@@ -11,9 +11,11 @@ def emb():
   return Embeddings(words, rng.normal(size=(len(words), 6)).astype(np.float32))
 
 
-@pytest.mark.parametrize("name,binary", [("v.txt", False), ("v.bin", True)])
-def test_round_trip(tmp_path, emb, name, binary):
-  emb.save(tmp_path / name)
+@pytest.mark.parametrize("name,binary,header", [("v.txt", False, True), ("v.bin", True, True),
+                                               ("glove.txt", False, False)])
+def test_round_trip(tmp_path, emb, name, binary, header):
+  emb.save(tmp_path / name, header=header)
+  assert (tmp_path / name).read_bytes().startswith(b"7 6\n") == header
   loaded = Embeddings.load(tmp_path / name)
   assert loaded.words == emb.words
   np.testing.assert_allclose(loaded.vectors, emb.vectors, rtol=0 if binary else 1e-5)
@@ -52,17 +54,36 @@ def test_malformed_text_is_reported_with_line(tmp_path):
     Embeddings.load(tmp_path / "bad.txt")
 
 
-def test_save_is_atomic_on_failure(tmp_path, emb):
+def test_save_is_atomic_on_failure(tmp_path, emb, monkeypatch):
+  from w2vjax import embeddings
   path = tmp_path / "v.txt"
   emb.save(path)
   before = path.read_bytes()
-  broken = Embeddings(emb.words, emb.vectors)
-  broken.words = broken.words[:2]  # zip stops early: write then fail the count check
-  broken.vectors = None
-  with pytest.raises(Exception):
-    broken.save(path)
+  calls = []
+
+  def failing_entry(word, row):
+    calls.append(word)
+    if len(calls) == 3:
+      raise OSError("disk full")
+    return b"partial line\n"
+
+  monkeypatch.setattr(embeddings, "_text_entry", failing_entry)
+  with pytest.raises(OSError, match="disk full"):
+    emb.save(path)
+  assert len(calls) == 3  # it failed mid-write, after writing two entries to the temp file
   assert path.read_bytes() == before
   assert [p.name for p in tmp_path.iterdir()] == ["v.txt"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_full_width_vectors_round_trip(tmp_path, binary):
+  """300-d text lines are long: format detection must read a whole line, not a prefix."""
+  rng = np.random.default_rng(5)
+  wide = Embeddings(tuple(f"w{i}" for i in range(50)), rng.normal(size=(50, 300)))
+  wide.save(tmp_path / "wide.out", binary=binary)
+  loaded = Embeddings.load(tmp_path / "wide.out")
+  assert loaded.words == wide.words
+  np.testing.assert_allclose(loaded.vectors, wide.vectors, rtol=1e-5, atol=1e-6)
 
 
 def test_queries():

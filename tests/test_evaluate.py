@@ -89,22 +89,15 @@ def test_bundled_sets_and_table():
   assert (datasets.similarity_dir() / "EN-WS-353-ALL.txt").is_file()
 
 
-def test_agrees_with_gensim_on_real_vocabulary(tmp_path):
-  """Random vectors over a real vocabulary: our scores equal gensim's evaluators'."""
-  keyed = pytest.importorskip("gensim.models").KeyedVectors
-  from w2vjax import text
-  vocab = text.load_encoded(datasets.resolve_corpus("bundled:text8-1m")).vocab.truncate(5)
-  rng = np.random.default_rng(0)
-  emb = Embeddings(vocab.words, rng.normal(size=(len(vocab), 20)).astype(np.float32))
-  kv = keyed(vector_size=20)
-  kv.add_vectors(list(emb.words), emb.vectors)
-  ws = datasets.similarity_dir() / "EN-WS-353-ALL.txt"
-  ours = evaluate_similarity(emb, ws)
-  theirs = kv.evaluate_word_pairs(str(ws))
-  np.testing.assert_allclose(ours["spearman"], theirs[1].statistic, atol=0.005)
-  ours = evaluate_analogy(emb, datasets.analogy_path(), restrict_vocab=30000)
-  theirs, _ = kv.evaluate_word_analogies(str(datasets.analogy_path()), restrict_vocab=30000)
-  np.testing.assert_allclose(ours["3cosadd"], theirs, atol=0.005)
+def test_case_insensitive_matching_uses_the_most_frequent_form(tmp_path):
+  # "Paris" (id 0) is more frequent than "paris" (id 2); "france" has one form.
+  words = ("Paris", "france", "paris", "Berlin", "germany")
+  vectors = np.array([[1, 0, 0], [0, 1, 0], [-1, 0, 0], [1, 0.1, 1], [0, 1, 1]], np.float32)
+  emb = Embeddings(words, vectors)
+  (tmp_path / "sim.txt").write_text("PARIS\tfrance\t5\nparis\tFrance\t6\nberlin\tgermany\t7\n")
+  r = evaluate_similarity(emb, tmp_path / "sim.txt")
+  assert r["pairs"] == 3 and r["oov_pairs"] == 0
+  assert emb.folded_index() == {"paris": 0, "france": 1, "berlin": 3, "germany": 4}
 
 
 @pytest.fixture(scope="module")

@@ -89,7 +89,7 @@ def test_dense_and_sparse_paths_train_identically(optimizer):
     losses = []
     for i in range(20):
       state, totals = step(state, training.zero_totals(), epoch, i * cfg.batch_size)
-      losses.append(float(totals["loss_sum"]))
+      losses.append(float(totals["loss_sum"]) / int(totals["pairs"]))  # mean per pair
     results[update] = (jax.device_get(state.params), losses)
   (pd, ld), (ps, ls) = results["dense"], results["sparse"]
   np.testing.assert_allclose(ls, ld, rtol=1e-5)
@@ -116,3 +116,26 @@ def test_train_step_donates_state():
   assert state.params["u"].is_deleted()
   assert int(new_state.step) == 1
   assert float(totals["pairs"]) > 0 and float(totals["loss_sum"]) > 0
+
+
+def test_sparse_adam_moves_only_rows_of_real_pairs():
+  corpus, noise = _small_problem()
+  cfg = TrainConfig(dim=4, window=3, negatives=2, batch_size=16, optimizer="adam",
+                    learning_rate=0.01, lr_schedule="constant", context_init="uniform")
+  opt = optim.make_optimizer("adam", 0.01, 10, "constant")
+  state = training.init_state(cfg, 40, opt)
+  before = jax.device_get(state.params)
+  step = training.make_train_step(cfg, opt, noise)
+  epoch = C.make_epoch(jax.random.key(2), corpus, cfg.batch_size)
+  batch_key = jax.random.split(state.key)[1]  # the key the step will sample with
+  batch = jax.device_get(C.sample_batch(batch_key, epoch, 0, batch_size=16, window=3,
+                                        negatives=2, noise=noise))
+  state, _ = step(state, training.zero_totals(), epoch, 0)
+  after = jax.device_get(state.params)
+  real = batch.mask > 0
+  touched_u = set(batch.targets[real.any(axis=1)].tolist())
+  touched_v = set(batch.contexts[real].tolist()) | set(batch.negatives[real].ravel().tolist())
+  moved_u = set(np.flatnonzero(np.any(after["u"] != before["u"], axis=1)).tolist())
+  moved_v = set(np.flatnonzero(np.any(after["v"] != before["v"], axis=1)).tolist())
+  assert moved_u == touched_u and moved_v == touched_v
+  assert len(touched_v) < 40  # some rows are untouched, so the check has teeth

@@ -24,12 +24,15 @@ def document_features(emb: Embeddings, documents: list[list[str]], weighting: st
                       ) -> tuple[np.ndarray, int]:
   """[N, d] features, and how many documents had no word in the vocabulary (zero rows).
 
+  Words are matched case-insensitively, to their most frequent form (as in evaluate.py).
+
   TF-IDF weights use document frequencies over ``documents`` themselves; no label is
   involved, so computing them once over all folds leaks nothing about the test labels.
   """
   if weighting not in WEIGHTINGS:
     raise ValueError(f"weighting must be one of {WEIGHTINGS}, not {weighting!r}")
-  ids = [[emb.index[w] for w in doc if w in emb.index] for doc in documents]
+  index = emb.folded_index()
+  ids = [[index[w] for w in doc if w in index] for doc in documents]
   idf = None
   if weighting == "tfidf":
     df = Counter(i for doc in ids for i in set(doc))

@@ -32,7 +32,7 @@ class Epoch(NamedTuple):
   tokens: jax.Array  # int32 [N]: the kept tokens first, in corpus order
   sentence: jax.Array  # int32 [N]: their sentence index
   order: jax.Array  # int32 [N padded to a whole number of batches]: centre positions
-  num_tokens: jax.Array  # int32 []: how many tokens were kept
+  num_kept: jax.Array  # int32 []: how many tokens were kept
 
 
 class Batch(NamedTuple):
@@ -102,8 +102,12 @@ def make_device_corpus(ids: np.ndarray, sentence: np.ndarray, counts: np.ndarray
                       jnp.asarray(subsample_keep_prob(counts, sample)))
 
 
+def ceil_div(a: int, b: int) -> int:
+  return -(-a // b)
+
+
 def padded_length(num_tokens: int, batch_size: int) -> int:
-  return -(-num_tokens // batch_size) * batch_size
+  return ceil_div(num_tokens, batch_size) * batch_size
 
 
 def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int) -> Epoch:
@@ -135,14 +139,14 @@ def sample_batch(key: jax.Array, epoch: Epoch, start: jax.Array, *, batch_size: 
   k_window, k_noise = jax.random.split(key)
   n = epoch.tokens.shape[0]
   pos = jax.lax.dynamic_slice(epoch.order, (start,), (batch_size,))
-  centre_ok = start + jnp.arange(batch_size) < epoch.num_tokens
+  centre_ok = start + jnp.arange(batch_size) < epoch.num_kept
   b = jax.random.randint(k_window, (batch_size, 1), 1, window + 1)
   offsets = jnp.concatenate([jnp.arange(-window, 0), jnp.arange(1, window + 1)])
   ctx_pos = pos[:, None] + offsets[None, :]
   ctx_safe = jnp.clip(ctx_pos, 0, n - 1)
   mask = (centre_ok[:, None]
           & (jnp.abs(offsets)[None, :] <= b)
-          & (ctx_pos >= 0) & (ctx_pos < epoch.num_tokens)
+          & (ctx_pos >= 0) & (ctx_pos < epoch.num_kept)
           & (epoch.sentence[ctx_safe] == epoch.sentence[pos][:, None]))
   if negatives and noise is not None:
     negs = sample_noise(k_noise, noise, (*ctx_pos.shape, negatives))

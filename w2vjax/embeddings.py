@@ -24,8 +24,6 @@ class Embeddings:
     if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.words):
       raise ValueError(f"{len(self.words)} words but vectors of shape {self.vectors.shape}")
     self.index = {w: i for i, w in enumerate(self.words)}
-    # True when no word has an upper-case letter (evaluation then lower-cases queries).
-    self.lowercase = all(w == w.lower() for w in self.words)
     self._unit = None
 
   def __len__(self) -> int:
@@ -48,6 +46,18 @@ class Embeddings:
       norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
       self._unit = self.vectors / np.maximum(norms, 1e-12)
     return self._unit
+
+  def folded_index(self, limit: int | None = None) -> dict[str, int]:
+    """Lower-cased word -> id of its most frequent form, among the first ``limit`` words.
+
+    Evaluation matches words through this, as gensim's evaluators do by default
+    (``case_insensitive=True``), so "Paris" in a question finds "paris" or "Paris",
+    whichever is more frequent.
+    """
+    index: dict[str, int] = {}
+    for i, w in enumerate(self.words[:limit] if limit else self.words):
+      index.setdefault(w.lower(), i)
+    return index
 
   def _ids(self, words: list[str]) -> list[int]:
     missing = [w for w in words if w not in self.index]
@@ -79,20 +89,26 @@ class Embeddings:
     i, j = self._ids([w1, w2])
     return float(self.unit[i] @ self.unit[j])
 
-  def save(self, path: str | os.PathLike, binary: bool | None = None) -> None:
-    """word2vec format (binary for a .bin path unless ``binary`` says), written atomically."""
+  def save(self, path: str | os.PathLike, binary: bool | None = None,
+           header: bool = True) -> None:
+    """word2vec format (binary for a .bin path unless ``binary`` says), written atomically.
+
+    ``header=False`` writes text without the "count dim" line: GloVe's format.
+    """
     path = Path(path)
     binary = path.suffix == ".bin" if binary is None else binary
-    header = f"{len(self.words)} {self.dim}\n"
+    if binary and not header:
+      raise ValueError("the binary format always has a header")
     with io_utils.atomic_open(path, "wb") as f:
-      f.write(header.encode())
+      if header:
+        f.write(f"{len(self.words)} {self.dim}\n".encode())
       if binary:
         rows = self.vectors.astype("<f4")
         for word, row in zip(self.words, rows):
           f.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
       else:
         for word, row in zip(self.words, self.vectors):
-          f.write((word + " " + " ".join(f"{x:.6g}" for x in row) + "\n").encode("utf-8"))
+          f.write(_text_entry(word, row))
 
   @classmethod
   def load(cls, path: str | os.PathLike) -> Embeddings:
@@ -109,21 +125,25 @@ class Embeddings:
         return _read_text(f, path, None, None)
       count, dim = int(parts[0]), int(parts[1])
       start = f.tell()
-      probe = f.read(min(4096, 4 * dim + 256))
+      # A text entry is one whole line of a word and dim numbers; a binary entry's raw
+      # float bytes almost never decode and split into exactly that.
+      binary = not _is_text_entry(f.readline(), dim)
       f.seek(start)
-      if _looks_binary(probe, dim):
-        return _read_binary(f, path, count, dim)
-      return _read_text(f, path, count, dim)
+      return (_read_binary if binary else _read_text)(f, path, count, dim)
 
 
-def _looks_binary(probe: bytes, dim: int) -> bool:
-  line = probe.split(b"\n", 1)[0]
+def _text_entry(word: str, row: np.ndarray) -> bytes:
+  # Six significant digits, as word2vec.c writes: a relative error of at most 5e-7.
+  return (word + " " + " ".join(f"{x:.6g}" for x in row) + "\n").encode("utf-8")
+
+
+def _is_text_entry(line: bytes, dim: int) -> bool:
   try:
     fields = line.decode("utf-8").split()
     [float(x) for x in fields[1:]]
   except (UnicodeDecodeError, ValueError):
-    return True
-  return len(fields) != dim + 1
+    return False
+  return len(fields) == dim + 1
 
 
 def _read_binary(f, path: Path, count: int, dim: int) -> Embeddings:

@@ -9,9 +9,9 @@ optionally writes JSON keyed by each data set's file name.
 Conventions follow gensim's evaluators so figures are comparable: a similarity pair or an
 analogy question with a word missing from the vocabulary is skipped and counted; analogy
 answers are searched among the ``restrict_vocab`` most frequent words, excluding the three
-question words. Case: when the vocabulary has no upper-case word, evaluation words are
-lower-cased; otherwise they are looked up as written. Classification documents are
-tokenized with w2vjax's tokenizer, which lower-cases.
+question words. Case: words are matched case-insensitively, each to the most frequent
+form in the vocabulary (gensim's ``case_insensitive=True``, its default), for similarity,
+analogies and the classification documents alike.
 
 A data folder is laid out like ``../shared/data``: similarity/*.txt,
 analogy/questions-words.txt, classification/sentence_polarity/rt-polarity.{pos,neg} and
@@ -20,7 +20,6 @@ classification/movie_reviews.tsv.gz; whatever of these it holds is evaluated.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -53,18 +52,19 @@ def read_similarity(path: str | Path) -> tuple[list[tuple[str, str, float]], int
   return pairs, malformed
 
 
-def _normalise_case(emb: Embeddings, word: str) -> str:
-  return word.lower() if emb.lowercase else word
+def evaluate_similarity(emb: Embeddings, path: str | Path, restrict_vocab: int = 300000
+                        ) -> dict:
+  """Spearman correlation of cosine similarity with the human scores in ``path``.
 
-
-def evaluate_similarity(emb: Embeddings, path: str | Path) -> dict:
-  """Spearman correlation of cosine similarity with the human scores in ``path``."""
+  Words outside the ``restrict_vocab`` most frequent count as missing (gensim's default).
+  """
   pairs, malformed = read_similarity(path)
+  index = emb.folded_index(restrict_vocab)
   model, human, skipped = [], [], 0
   for w1, w2, score in pairs:
-    w1, w2 = _normalise_case(emb, w1), _normalise_case(emb, w2)
-    if w1 in emb and w2 in emb:
-      model.append(emb.similarity(w1, w2))
+    i, j = index.get(w1.lower()), index.get(w2.lower())
+    if i is not None and j is not None:
+      model.append(float(emb.unit[i] @ emb.unit[j]))
       human.append(score)
     else:
       skipped += 1
@@ -97,7 +97,7 @@ def _predict_analogies(unit: jax.Array, abc: jax.Array) -> tuple[jax.Array, jax.
   cos_a, cos_b, cos_c = a @ unit.T, b @ unit.T, c @ unit.T
   add = cos_b - cos_a + cos_c
   # Cosines shifted to [0, 1] so the product and ratio are well behaved.
-  mul = (cos_b + 1) * (cos_c + 1) / 2 / ((cos_a + 1) / 2 + COSMUL_EPSILON)
+  mul = ((cos_b + 1) / 2) * ((cos_c + 1) / 2) / ((cos_a + 1) / 2 + COSMUL_EPSILON)
   rows = jnp.arange(abc.shape[0])[:, None]
   excluded = jnp.zeros(add.shape, bool).at[rows, abc].set(True)
   add = jnp.where(excluded, -jnp.inf, add)
@@ -109,12 +109,12 @@ def evaluate_analogy(emb: Embeddings, path: str | Path, restrict_vocab: int = 30
   """Accuracy by 3CosAdd and 3CosMul, overall, semantic/syntactic and per section."""
   questions, malformed = read_analogies(path)
   n = min(restrict_vocab, len(emb)) if restrict_vocab else len(emb)
-  index = {w: i for i, w in enumerate(emb.words[:n])}
+  index = emb.folded_index(n)
   ids, sections, skipped = [], [], 0
   for section, words in questions:
-    words = [_normalise_case(emb, w) for w in words]
-    if all(w in index for w in words):
-      ids.append([index[w] for w in words])
+    found = [index.get(w.lower()) for w in words]
+    if None not in found:
+      ids.append(found)
       sections.append(section)
     else:
       skipped += 1
@@ -129,8 +129,11 @@ def evaluate_analogy(emb: Embeddings, path: str | Path, restrict_vocab: int = 30
              for i in range(0, len(padded), ANALOGY_BATCH)]
   sections = np.array(sections)
   syntactic = np.char.startswith(sections, "gram")
+  # Compared as lower-cased strings: "Paris" answers "paris" (gensim's rule).
+  folded = np.array([w.lower() for w in emb.words[:n]])
   for method, k in (("3cosadd", 0), ("3cosmul", 1)):
-    correct = np.concatenate([a[k] for a in answers])[:len(ids)] == ids[:, 3]
+    predicted = np.concatenate([a[k] for a in answers])[:len(ids)]
+    correct = folded[predicted] == folded[ids[:, 3]]
     result[method] = float(correct.mean())
     result[f"{method}_semantic"] = float(correct[~syntactic].mean()) if (~syntactic).any() else float("nan")
     result[f"{method}_syntactic"] = float(correct[syntactic].mean()) if syntactic.any() else float("nan")
@@ -243,9 +246,8 @@ def main(argv) -> None:
         f"evaluated in {done - loaded:.1f} s")
   print(format_table(results))
   if f.json:
-    with io_utils.atomic_open(f.json, "w") as out:
-      json.dump({"vectors": str(f.vectors), "words": len(emb), "dim": emb.dim,
-                 "results": results}, out, indent=2)
+    io_utils.write_json(f.json, {"vectors": str(f.vectors), "words": len(emb), "dim": emb.dim,
+                                 "results": results})
 
 
 if __name__ == "__main__":

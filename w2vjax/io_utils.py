@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -21,10 +22,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
   path = Path(path)
   fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
   try:
-    # mkstemp creates the file 0600; give it the mode an ordinary open() would.
-    os.chmod(tmp, 0o666 & ~_current_umask())
     text_encoding = (encoding or "utf-8") if mode == "w" else None
     with os.fdopen(fd, mode, encoding=text_encoding) as f:
+      # mkstemp creates the file 0600; give it the mode an ordinary open() would.
+      os.chmod(tmp, 0o666 & ~_current_umask())
       yield f
       f.flush()
       os.fsync(f.fileno())
@@ -33,9 +34,28 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     with contextlib.suppress(FileNotFoundError):
       os.unlink(tmp)
     raise
+  _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+  """Makes the rename itself durable; best effort (some file systems refuse)."""
+  with contextlib.suppress(OSError):
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+      os.fsync(fd)
+    finally:
+      os.close(fd)
 
 
 def _current_umask() -> int:
+  # Reading the umask means setting it; another thread could see 0 for an instant.
   mask = os.umask(0)
   os.umask(mask)
   return mask
+
+
+def write_json(path: str | os.PathLike, value) -> None:
+  """Writes ``value`` as indented JSON, atomically."""
+  with atomic_open(path, "w") as f:
+    json.dump(value, f, indent=2)
+    f.write("\n")

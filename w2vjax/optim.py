@@ -67,11 +67,14 @@ def dense_update(opt: Optimizer, params: dict, opt_state: dict, grads: dict
 
 def sparse_update(opt: Optimizer, table: jax.Array, state, rows: jax.Array,
                   row_grads: jax.Array):
-  """Applies the gradient ``row_grads[i]`` of row ``rows[i]`` (rows may repeat)."""
+  """Applies the gradient ``row_grads[i]`` of row ``rows[i]`` (rows may repeat).
+
+  A row id >= the table's length is ignored: its gradient is dropped.
+  """
   if opt.linear:
     # The transform needs no per-row state; run it on the rows' gradients directly.
     updates, state = opt.tx.update(row_grads, state)
-    return table.at[rows].add(updates), state
+    return table.at[rows].add(updates, mode="drop"), state
   num = rows.shape[0]
   vocab_size = table.shape[0]
   unique, inverse = jnp.unique(rows, return_inverse=True, size=num, fill_value=vocab_size)
@@ -80,9 +83,13 @@ def sparse_update(opt: Optimizer, table: jax.Array, state, rows: jax.Array,
   def is_row_state(leaf):
     return getattr(leaf, "shape", None) == table.shape
 
-  # The fill value is out of range: gathers clamp it, scatters drop it.
-  gathered = jax.tree.map(lambda s: s[unique] if is_row_state(s) else s, state)
-  updates, new_rows = opt.tx.update(summed, gathered, table[unique])
+  # Out-of-range rows (the fill value, or rows a caller wants ignored) are clamped when
+  # gathered and dropped when scattered, so they never change the table or its state.
+  def gather(x):
+    return x.at[unique].get(mode="clip")
+
+  gathered = jax.tree.map(lambda s: gather(s) if is_row_state(s) else s, state)
+  updates, new_rows = opt.tx.update(summed, gathered, gather(table))
   state = jax.tree.map(
       lambda full, new: full.at[unique].set(new, mode="drop") if is_row_state(full) else new,
       state, new_rows)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import array
 import dataclasses
+import functools
 import gzip
 import hashlib
 import io
@@ -100,14 +101,9 @@ class Vocab:
   def __contains__(self, word: str) -> bool:
     return word in self.index
 
-  @property
+  @functools.cached_property
   def index(self) -> dict[str, int]:
-    # Cached by hand: frozen dataclasses cannot use functools.cached_property.
-    cached = self.__dict__.get("_index")
-    if cached is None:
-      cached = {w: i for i, w in enumerate(self.words)}
-      object.__setattr__(self, "_index", cached)
-    return cached
+    return {w: i for i, w in enumerate(self.words)}
 
   def encode(self, tokens: Iterable[str]) -> np.ndarray:
     """Ids of the in-vocabulary tokens, in order (out-of-vocabulary tokens are dropped)."""
@@ -175,11 +171,8 @@ def encode_file(path: str | os.PathLike) -> EncodedText:
       counts[i] += 1
       ids.append(i)
     line_lengths.append(len(tokens))
-  words = list(provisional)
-  order = sorted(range(len(words)), key=lambda i: (-counts[i], words[i]))
-  rank = np.empty(len(words), np.int32)
-  rank[order] = np.arange(len(words), dtype=np.int32)
-  vocab = Vocab(tuple(words[i] for i in order), np.array(counts, np.int64)[order])
+  vocab = Vocab.build(dict(zip(provisional, counts)), min_count=1)
+  rank = np.array([vocab.index[w] for w in provisional], np.int32)  # provisional -> final
   return EncodedText(vocab, rank[np.frombuffer(ids, np.int32)],
                      np.frombuffer(line_lengths, np.int64).copy())
 

@@ -45,7 +45,7 @@ class TrainingData:
   expected_kept: float  # expected tokens per epoch after subsampling
 
   def steps_per_epoch(self, batch_size: int) -> int:
-    return max(1, -(-round(self.expected_kept) // batch_size))
+    return max(1, corpus_lib.ceil_div(round(self.expected_kept), batch_size))
 
 
 @dataclasses.dataclass
@@ -98,11 +98,12 @@ def prepare_data(config: TrainConfig) -> TrainingData:
   if encoded.num_tokens == 0:
     raise InputError(f"corpus {config.corpus} holds no words")
   vocab = encoded.vocab.truncate(config.min_count, config.max_vocab or None)
-  needed = max(2, config.negatives + 1 if config.objective == "negative_sampling" else 2)
+  # Two words make the smallest vocabulary in which a context can be told from noise;
+  # more noise words than words means most draws repeat.
+  needed = max(2, config.negatives if config.objective == "negative_sampling" else 2)
   if len(vocab) < needed:
     raise InputError(f"vocabulary has {len(vocab)} words with min_count={config.min_count}; "
-                     f"need at least {needed} (negatives + 1): lower min_count or use a "
-                     "larger corpus")
+                     f"need at least {needed}: lower min_count or use a larger corpus")
   ids, sentence = encoded.restrict(vocab)
   device_corpus = corpus_lib.make_device_corpus(ids, sentence, vocab.counts, config.subsample)
   keep = corpus_lib.subsample_keep_prob(vocab.counts, config.subsample)
@@ -128,8 +129,14 @@ def negative_sampling_sparse_step(opt: optim.Optimizer, params: dict, opt_state:
   du_t, dv_c, dv_negs = jax.vmap(negative_sampling_grads)(u_t, v_c, v_negs)
   # A centre's pairs all touch its one u row: sum them first and scatter B rows, not B * C.
   du_rows = (du_t * mask).reshape(centres, slots, dim).sum(axis=1)
-  new_u, state_u = optim.sparse_update(opt, params["u"], opt_state["u"], batch.targets, du_rows)
-  v_rows = jnp.concatenate([contexts, negatives.reshape(-1)])
+  # Empty slots go to an out-of-range row, which the update drops: with zero gradients
+  # they would change nothing under SGD, but Adam's momentum would still move them.
+  vocab_size = params["u"].shape[0]
+  u_rows = jnp.where(batch.mask.any(axis=1), batch.targets, vocab_size)
+  new_u, state_u = optim.sparse_update(opt, params["u"], opt_state["u"], u_rows, du_rows)
+  pair_ok = mask[:, 0] > 0
+  v_rows = jnp.concatenate([jnp.where(pair_ok, contexts, vocab_size),
+                            jnp.where(pair_ok[:, None], negatives, vocab_size).reshape(-1)])
   v_grads = jnp.concatenate([dv_c * mask, (dv_negs * mask[:, :, None]).reshape(-1, dim)])
   new_v, state_v = optim.sparse_update(opt, params["v"], opt_state["v"], v_rows, v_grads)
   return loss, {"u": new_u, "v": new_v}, {"u": state_u, "v": state_v}
@@ -161,14 +168,14 @@ def make_train_step(config: TrainConfig, opt: optim.Optimizer,
     # Running sums stay on the device; the host reads them once per report, because
     # fetching (or stacking) one tiny array per step costs more than the step itself.
     totals = {"loss_sum": totals["loss_sum"] + loss,
-              "pairs": totals["pairs"] + jnp.sum(batch.mask)}
+              "pairs": totals["pairs"] + jnp.sum(batch.mask, dtype=jnp.int32)}
     return TrainState(state.step + 1, params, opt_state, key), totals
 
   return jax.jit(train_step, donate_argnums=(0, 1))
 
 
 def zero_totals() -> dict:
-  return {"loss_sum": jnp.zeros((), jnp.float32), "pairs": jnp.zeros((), jnp.float32)}
+  return {"loss_sum": jnp.zeros((), jnp.float32), "pairs": jnp.zeros((), jnp.int32)}
 
 
 def init_state(config: TrainConfig, vocab_size: int, opt: optim.Optimizer) -> TrainState:
@@ -247,8 +254,8 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
     for epoch_index in range(config.epochs):
       epoch = make_epoch(jax.random.fold_in(epoch_key, epoch_index), data.corpus,
                          config.batch_size)
-      num_kept = int(epoch.num_tokens)
-      num_steps = max(1, -(-num_kept // config.batch_size))
+      num_kept = int(epoch.num_kept)
+      num_steps = max(1, corpus_lib.ceil_div(num_kept, config.batch_size))
       for i in range(num_steps):
         state, totals = train_step(state, totals, epoch, i * config.batch_size)
         step += 1
