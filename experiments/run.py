@@ -21,7 +21,7 @@ from w2vjax.evaluate import evaluate, format_table
 from w2vjax import io_utils
 from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError
-from w2vjax.training import TrainResult, train
+from w2vjax.training import Interrupted, TrainResult, train
 
 FLAGS = flags.FLAGS
 
@@ -30,14 +30,13 @@ def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
         ) -> tuple[TrainResult, dict]:
   """Trains with ``config``, writes every output into ``workdir``, returns the evaluation."""
   workdir = Path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
-  io_utils.write_json(workdir / "config.json", config.to_dict())
   result = train(config, workdir=workdir, show_progress=show_progress)
   result.embeddings.save(workdir / "vectors.txt", binary=False)
   result.embeddings.save(workdir / "vectors.bin", binary=True)
   scores = evaluate(result.embeddings, restrict_vocab=config.eval_restrict_vocab)
   summary = {"train_seconds": result.train_seconds, "startup_seconds": result.startup_seconds,
              "words_per_sec": result.words_per_sec, "vocab_size": len(result.vocab),
+             "checkpoint_seconds": result.checkpoint_seconds,
              "evaluation": scores}
   io_utils.write_json(workdir / "eval.json", summary)
   return result, scores
@@ -57,6 +56,7 @@ def _parse_flags(argv: list[str]) -> list[str]:
   flags.DEFINE_string("experiment", "quickstart", "experiment name (see --list)")
   flags.DEFINE_string("workdir", None, "output folder (default runs/EXPERIMENT)")
   flags.DEFINE_bool("list", False, "list the experiments and exit")
+  flags.DEFINE_bool("debug", False, "show the traceback of an error")
   name = _flag_value(argv, "experiment", "quickstart")
   try:
     base = registry.get(name).config
@@ -87,7 +87,12 @@ def main(argv: list[str]) -> None:
   workdir = Path(FLAGS.workdir or Path("runs") / FLAGS.experiment)
   try:
     result, scores = run(config, workdir)
-  except (InputError, FileNotFoundError, FloatingPointError) as e:
+  except Interrupted as e:
+    print(e, file=sys.stderr)
+    sys.exit(130)
+  except (InputError, OSError, FloatingPointError) as e:
+    if FLAGS.debug:
+      raise
     sys.exit(f"error: {e}")
   print(f"\n{FLAGS.experiment}: {len(result.vocab)} words, {result.words_per_sec / 1e3:.0f}k "
         f"words/s, {result.train_seconds:.0f} s training; outputs in {workdir}")

@@ -70,7 +70,8 @@ def test_launcher_writes_every_output(topic_corpus, tmp_path):
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert "EN-WS-353-ALL.txt" in proc.stdout and "3cosadd" in proc.stdout
   assert sorted(p.name for p in workdir.iterdir()) == [
-      "config.json", "eval.json", "metrics.jsonl", "vectors.bin", "vectors.txt"]
+      "checkpoint.npz", "config.json", "eval.json", "metrics.jsonl", "vectors.bin",
+      "vectors.txt"]
   config = json.loads((workdir / "config.json").read_text())
   assert config["dim"] == 16 and config["epochs"] == 2 and config["corpus"] == str(path)
   records = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text().splitlines()]

@@ -32,8 +32,10 @@ class TrainConfig:
   final_lr_ratio: float = 1e-4  # the linear decay ends at learning_rate * final_lr_ratio
   update: str = "auto"  # dense | sparse | auto (sparse for negative sampling)
   seed: int = 0
-  # Reporting.
+  # Reporting and checkpoints (with a workdir).
   log_every_seconds: float = 10.0
+  checkpoint_every_seconds: float = 300.0
+  resume: bool = True  # continue from the workdir's checkpoint if its config matches
   eval_restrict_vocab: int = 30000  # analogy answers come from this many frequent words
 
   def replace(self, **changes) -> TrainConfig:

@@ -33,7 +33,8 @@ from w2vjax import classify, datasets, io_utils, text
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError
 
-ANALOGY_BATCH = 512
+ANALOGY_BATCH = 128
+ANALOGY_METHODS = ("3cosadd", "3cosmul")
 COSMUL_EPSILON = 1e-3  # Levy and Goldberg (2014)
 
 
@@ -90,23 +91,60 @@ def read_analogies(path: str | Path) -> tuple[list[tuple[str, tuple[str, ...]]],
   return questions, malformed
 
 
-@jax.jit
-def _predict_analogies(unit: jax.Array, abc: jax.Array) -> tuple[jax.Array, jax.Array]:
-  """3CosAdd and 3CosMul answers for question ids ``abc`` [Q, 3] over rows of ``unit``."""
-  a, b, c = unit[abc[:, 0]], unit[abc[:, 1]], unit[abc[:, 2]]
-  cos_a, cos_b, cos_c = a @ unit.T, b @ unit.T, c @ unit.T
-  add = cos_b - cos_a + cos_c
-  # Cosines shifted to [0, 1] so the product and ratio are well behaved.
-  mul = ((cos_b + 1) / 2) * ((cos_c + 1) / 2) / ((cos_a + 1) / 2 + COSMUL_EPSILON)
+def _excluding_question_words(scores: jax.Array, abc: jax.Array) -> jax.Array:
   rows = jnp.arange(abc.shape[0])[:, None]
-  excluded = jnp.zeros(add.shape, bool).at[rows, abc].set(True)
-  add = jnp.where(excluded, -jnp.inf, add)
-  mul = jnp.where(excluded, -jnp.inf, mul)
-  return jnp.argmax(add, axis=1), jnp.argmax(mul, axis=1)
+  return scores.at[rows, abc].set(-jnp.inf)
 
 
-def evaluate_analogy(emb: Embeddings, path: str | Path, restrict_vocab: int = 30000) -> dict:
+@jax.jit
+def _predict_3cosadd(unit: jax.Array, abc: jax.Array) -> jax.Array:
+  """3CosAdd answers for word ids ``abc`` [Q, 3]: one matrix product, as gensim does."""
+  query = unit[abc[:, 1]] - unit[abc[:, 0]] + unit[abc[:, 2]]
+  return jnp.argmax(_excluding_question_words(query @ unit.T, abc), axis=1)
+
+
+@jax.jit
+def _predict_both(cos: jax.Array, local: jax.Array, abc: jax.Array
+                  ) -> tuple[jax.Array, jax.Array]:
+  """3CosAdd and 3CosMul answers from the question words' cosines with every candidate.
+
+  ``cos`` [U, N] holds the cosines of the U distinct question words; ``local`` [Q, 3]
+  indexes a, b, c into its rows and ``abc`` [Q, 3] gives their word ids.
+  """
+  cos_a, cos_b, cos_c = cos[local[:, 0]], cos[local[:, 1]], cos[local[:, 2]]
+  add = cos_b - cos_a + cos_c
+  # Levy and Goldberg's 3CosMul, cosines shifted to [0, 1] (constant factors dropped).
+  mul = (cos_b + 1) * (cos_c + 1) / (cos_a + 1 + 2 * COSMUL_EPSILON)
+  return (jnp.argmax(_excluding_question_words(add, abc), axis=1),
+          jnp.argmax(_excluding_question_words(mul, abc), axis=1))
+
+
+def _predict(unit: np.ndarray, ids: np.ndarray, methods: tuple[str, ...]) -> dict:
+  """Answer ids [Q] per method, computed on the device in fixed-size batches."""
+  pad = -len(ids) % ANALOGY_BATCH
+  abc = np.pad(ids[:, :3], ((0, pad), (0, 0)))
+  batches = range(0, len(abc), ANALOGY_BATCH)
+  unit = jnp.asarray(unit)
+  if "3cosmul" not in methods:
+    add = [_predict_3cosadd(unit, abc[i:i + ANALOGY_BATCH]) for i in batches]
+    return {"3cosadd": np.concatenate(jax.device_get(add))[:len(ids)]}
+  # The questions use few distinct words (about 900 in Mikolov's set): their cosines with
+  # every candidate take one matrix product, and each question then only gathers rows.
+  distinct, local = np.unique(abc, return_inverse=True)
+  cos = unit[distinct] @ unit.T
+  local = local.reshape(-1, 3).astype(np.int32)
+  answers = jax.device_get([_predict_both(cos, local[i:i + ANALOGY_BATCH],
+                                          abc[i:i + ANALOGY_BATCH]) for i in batches])
+  return {method: np.concatenate([a[k] for a in answers])[:len(ids)]
+          for k, method in enumerate(("3cosadd", "3cosmul")) if method in methods}
+
+
+def evaluate_analogy(emb: Embeddings, path: str | Path, restrict_vocab: int = 30000,
+                     methods: tuple[str, ...] = ANALOGY_METHODS) -> dict:
   """Accuracy by 3CosAdd and 3CosMul, overall, semantic/syntactic and per section."""
+  unknown = set(methods) - set(ANALOGY_METHODS)
+  if unknown or not methods:
+    raise InputError(f"analogy methods must be among {ANALOGY_METHODS}, not {sorted(unknown)}")
   questions, malformed = read_analogies(path)
   n = min(restrict_vocab, len(emb)) if restrict_vocab else len(emb)
   index = emb.folded_index(n)
@@ -120,19 +158,13 @@ def evaluate_analogy(emb: Embeddings, path: str | Path, restrict_vocab: int = 30
       skipped += 1
   result = {"questions": len(ids), "oov_questions": skipped, "malformed": malformed}
   if not ids:
-    return {**result, "3cosadd": float("nan"), "3cosmul": float("nan")}
+    return {**result, **{m: float("nan") for m in methods}}
   ids = np.array(ids, np.int32)
-  unit = jnp.asarray(emb.unit[:n])
-  pad = -len(ids) % ANALOGY_BATCH
-  padded = np.pad(ids[:, :3], ((0, pad), (0, 0)))
-  answers = [jax.device_get(_predict_analogies(unit, padded[i:i + ANALOGY_BATCH]))
-             for i in range(0, len(padded), ANALOGY_BATCH)]
   sections = np.array(sections)
   syntactic = np.char.startswith(sections, "gram")
   # Compared as lower-cased strings: "Paris" answers "paris" (gensim's rule).
   folded = np.array([w.lower() for w in emb.words[:n]])
-  for method, k in (("3cosadd", 0), ("3cosmul", 1)):
-    predicted = np.concatenate([a[k] for a in answers])[:len(ids)]
+  for method, predicted in _predict(emb.unit[:n], ids, methods).items():
     correct = folded[predicted] == folded[ids[:, 3]]
     result[method] = float(correct.mean())
     result[f"{method}_semantic"] = float(correct[~syntactic].mean()) if (~syntactic).any() else float("nan")
@@ -188,7 +220,8 @@ def evaluate_classification(emb: Embeddings, path: str | Path, weighting: str = 
 
 
 def evaluate(emb: Embeddings, data_dir: str | Path | None = None, restrict_vocab: int = 30000,
-             classification: bool = True, weighting: str = "mean") -> dict:
+             classification: bool = True, weighting: str = "mean",
+             analogy_methods: tuple[str, ...] = ANALOGY_METHODS) -> dict:
   """Every set under ``data_dir`` (bundled sets by default), keyed by file name."""
   data_dir = Path(data_dir) if data_dir else datasets.data_dir()
   if not data_dir.is_dir():
@@ -197,7 +230,7 @@ def evaluate(emb: Embeddings, data_dir: str | Path | None = None, restrict_vocab
              for p in sorted((data_dir / "similarity").glob("*.txt"))}
   analogy = data_dir / "analogy" / "questions-words.txt"
   if analogy.is_file():
-    results[analogy.name] = evaluate_analogy(emb, analogy, restrict_vocab)
+    results[analogy.name] = evaluate_analogy(emb, analogy, restrict_vocab, analogy_methods)
   if classification:
     for name in CLASSIFICATION_SETS:
       path = data_dir / "classification" / name
@@ -219,10 +252,14 @@ def format_table(results: dict) -> str:
                    f"+-{r['std']:.3f} over {r['folds']} folds")
     elif "spearman" in r:
       cover = f"{r['pairs']}/{r['pairs'] + r['oov_pairs']} pairs"
+      if r["malformed"]:
+        cover += f", {r['malformed']} malformed lines skipped"
       lines.append(f"{name:<24} {'spearman':<10} {r['spearman']:7.3f}  {cover}")
     else:
       cover = f"{r['questions']}/{r['questions'] + r['oov_questions']} questions"
-      for method in ("3cosadd", "3cosmul"):
+      if r["malformed"]:
+        cover += f", {r['malformed']} malformed lines skipped"
+      for method in (m for m in ANALOGY_METHODS if m in r):
         lines.append(f"{name:<24} {method:<10} {100 * r[method]:6.1f}%  {cover}")
   return "\n".join(lines)
 
@@ -238,7 +275,7 @@ def main(argv) -> None:
     emb = Embeddings.load(f.vectors)
     loaded = time.perf_counter()
     results = evaluate(emb, f.data_dir, f.restrict_vocab, not f.skip_classification,
-                       "tfidf" if f.tfidf else "mean")
+                       "tfidf" if f.tfidf else "mean", tuple(f.analogy_methods))
   except (InputError, FileNotFoundError, ValueError) as e:
     sys.exit(f"error: {e}")
   done = time.perf_counter()
@@ -259,4 +296,5 @@ if __name__ == "__main__":
   flags.DEFINE_integer("restrict_vocab", 30000, "analogy answers from this many frequent words")
   flags.DEFINE_bool("tfidf", False, "TF-IDF-weighted averages for classification features")
   flags.DEFINE_bool("skip_classification", False, "skip the classification sets")
+  flags.DEFINE_list("analogy_methods", list(ANALOGY_METHODS), "3cosadd and/or 3cosmul")
   app.run(main)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from w2vjax import io_utils
+from w2vjax.errors import InputError
 
 # Lower-case words of ASCII letters and digits, with inner apostrophes ("don't", "o'neill").
 # The same rule as the reference gensim figures in ../shared/data/README.md, so numbers
@@ -32,6 +33,8 @@ from w2vjax import io_utils
 TOKEN_PATTERN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 # Bumped whenever tokenization changes, so stale caches are never reused.
 TOKENIZER_VERSION = 1
+# Text with a larger share of undecodable characters is refused as not text at all.
+MAX_UNDECODABLE = 0.05
 
 
 def tokenize(line: str) -> list[str]:
@@ -47,7 +50,12 @@ def read_lines(path: str | os.PathLike) -> Iterator[str]:
   opener = gzip.open if path.suffix == ".gz" else open
   with opener(path, "rb") as raw:
     with io.TextIOWrapper(raw, encoding="utf-8", errors="replace") as text:
-      yield from text
+      try:
+        yield from text
+      except gzip.BadGzipFile:
+        raise InputError(f"{path} ends in .gz but is not a gzip file") from None
+      except EOFError:
+        raise InputError(f"{path} is a truncated gzip file") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,7 +167,10 @@ def encode_file(path: str | os.PathLike) -> EncodedText:
   counts: list[int] = []
   ids = array.array("i")
   line_lengths = array.array("q")
+  chars = undecodable = 0
   for line in read_lines(path):
+    chars += len(line)
+    undecodable += line.count("\ufffd")
     tokens = tokenize(line)
     if not tokens:
       continue
@@ -171,6 +182,9 @@ def encode_file(path: str | os.PathLike) -> EncodedText:
       counts[i] += 1
       ids.append(i)
     line_lengths.append(len(tokens))
+  if chars and undecodable > MAX_UNDECODABLE * chars:
+    raise InputError(f"{path} does not look like UTF-8 text: {100 * undecodable / chars:.0f}% "
+                     "of it does not decode (a binary or compressed file?)")
   vocab = Vocab.build(dict(zip(provisional, counts)), min_count=1)
   rank = np.array([vocab.index[w] for w in provisional], np.int32)  # provisional -> final
   return EncodedText(vocab, rank[np.frombuffer(ids, np.int32)],

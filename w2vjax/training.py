@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -15,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from w2vjax import corpus as corpus_lib
-from w2vjax import datasets, objectives, optim, text
+from w2vjax import checkpoint, datasets, io_utils, memory, objectives, optim, text
 from w2vjax.config import TrainConfig
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError
@@ -58,6 +61,7 @@ class TrainResult:
   startup_seconds: float  # reading, vocabulary, device transfer
   train_seconds: float  # the epochs, compilation included
   words_per_sec: float  # raw_words * epochs / train_seconds
+  checkpoint_seconds: float = 0.0  # time spent saving checkpoints, within train_seconds
 
 
 def resolve_update(config: TrainConfig) -> str:
@@ -105,6 +109,7 @@ def prepare_data(config: TrainConfig) -> TrainingData:
     raise InputError(f"vocabulary has {len(vocab)} words with min_count={config.min_count}; "
                      f"need at least {needed}: lower min_count or use a larger corpus")
   ids, sentence = encoded.restrict(vocab)
+  memory.check_fits(config, len(vocab), len(ids))
   device_corpus = corpus_lib.make_device_corpus(ids, sentence, vocab.counts, config.subsample)
   keep = corpus_lib.subsample_keep_prob(vocab.counts, config.subsample)
   noise = (corpus_lib.make_noise_sampler(vocab.counts, config.noise_exponent)
@@ -184,24 +189,44 @@ def init_state(config: TrainConfig, vocab_size: int, opt: optim.Optimizer) -> Tr
   return TrainState(jnp.zeros((), jnp.int32), params, optim.init_state(opt, params), step_key)
 
 
+class Interrupted(Exception):
+  """Training stopped on SIGINT or SIGTERM after saving a checkpoint."""
+
+
+@contextlib.contextmanager
+def _stop_requests():
+  """Turns SIGINT and SIGTERM into a flag that the loop checks between steps."""
+  requested: list[int] = []
+  if threading.current_thread() is not threading.main_thread():
+    yield requested  # signal handlers can only be installed from the main thread
+    return
+  previous = {sig: signal.signal(sig, lambda signum, _: requested.append(signum))
+              for sig in (signal.SIGINT, signal.SIGTERM)}
+  try:
+    yield requested
+  finally:
+    for sig, handler in previous.items():
+      signal.signal(sig, handler)
+
+
 class _Reporter:
   """Turns the device's running totals into metrics.jsonl records and progress.
 
   Steps are dispatched asynchronously and reading a value waits for the device, so the
   loop reads the totals once per reporting interval (and at the end of each epoch).
+  metrics.jsonl is rewritten atomically from the history at each report, so after a kill
+  it matches the checkpoint it resumes from.
   """
 
   def __init__(self, config: TrainConfig, total_words: float, workdir: Path | None,
-               show_progress: bool):
+               show_progress: bool, history: list[dict]):
     self.config = config
     self.progress = Progress(total_words, config.log_every_seconds, enabled=show_progress)
-    self.file = None
-    if workdir is not None:
-      Path(workdir).mkdir(parents=True, exist_ok=True)
-      self.file = open(Path(workdir) / "metrics.jsonl", "w", encoding="utf-8")
-    self.history: list[dict] = []
+    self.path = Path(workdir) / "metrics.jsonl" if workdir is not None else None
+    self.history = list(history)
     self.start = self.last_time = time.perf_counter()
-    self.last_words = 0.0
+    self.last_words = history[-1]["words"] if history else 0.0
+    self.elapsed_before = history[-1]["elapsed_sec"] if history else 0.0
 
   def due(self) -> bool:
     return time.perf_counter() - self.last_time >= self.progress.interval
@@ -210,32 +235,54 @@ class _Reporter:
     """Records the metrics summed since the last report (``totals``, read from the device)."""
     totals = jax.device_get(totals)
     now = time.perf_counter()
-    pairs = float(totals["pairs"])
-    record = {"step": step, "epoch": epoch, "loss": float(totals["loss_sum"]) / max(pairs, 1.0),
+    pairs = int(totals["pairs"])
+    record = {"step": step, "epoch": epoch, "loss": float(totals["loss_sum"]) / max(pairs, 1),
               "pairs": pairs, "learning_rate": lr, "words": words,
               "words_per_sec": (words - self.last_words) / (now - self.last_time),
-              "devices": 1, "elapsed_sec": now - self.start}
+              "devices": 1, "elapsed_sec": self.elapsed_before + now - self.start}
     self.last_time, self.last_words = now, words
     if not np.isfinite(record["loss"]):
       raise FloatingPointError(
           f"loss became {record['loss']} by step {step}; the learning rate "
           f"({self.config.learning_rate}) is probably too high for {self.config.optimizer}")
     self.history.append(record)
-    if self.file:
-      self.file.write(json.dumps(record) + "\n")
-      self.file.flush()
+    if self.path is not None:
+      with io_utils.atomic_open(self.path, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in self.history)
     self.progress.report(words, record["loss"], record["words_per_sec"],
                          record["learning_rate"], epoch)
 
   def close(self) -> None:
     self.progress.close()
-    if self.file:
-      self.file.close()
+
+
+def _restore(workdir: Path, state: TrainState, config: TrainConfig):
+  """The checkpointed state, position and history, if the workdir's run is this one."""
+  try:
+    differences = checkpoint.config_differences(checkpoint.saved_config(workdir),
+                                                config.to_dict())
+    if not differences:
+      return checkpoint.load(workdir, state)
+  except (ValueError, KeyError, OSError) as e:
+    raise InputError(f"cannot resume from {checkpoint.path_in(workdir)} ({e}); "
+                     "use a fresh workdir or --config.resume=false") from None
+  saved = checkpoint.saved_config(workdir)
+  changes = ", ".join(f"{n}: {saved.get(n)!r} -> {getattr(config, n, None)!r}"
+                      for n in differences)
+  raise InputError(f"{workdir} holds a run with another config ({changes}); use a fresh "
+                   "workdir, or --config.resume=false to start over there")
 
 
 def train(config: TrainConfig, *, workdir: str | Path | None = None,
           data: TrainingData | None = None, show_progress: bool = True) -> TrainResult:
-  """Trains skip-gram vectors; streams metrics to ``workdir/metrics.jsonl`` if given."""
+  """Trains skip-gram vectors.
+
+  With a ``workdir``, the config goes to ``workdir/config.json``, metrics to
+  ``workdir/metrics.jsonl``, and a checkpoint (``checkpoint.npz``) is saved
+  every ``checkpoint_every_seconds``, at the end, and on SIGINT/SIGTERM (then Interrupted
+  is raised); if the workdir holds a checkpoint of the same config and ``config.resume``
+  is set, training continues from it.
+  """
   validate(config)
   t0 = time.perf_counter()
   data = data or prepare_data(config)
@@ -243,26 +290,51 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
                              config.epochs * data.steps_per_epoch(config.batch_size),
                              config.lr_schedule, config.final_lr_ratio)
   state = init_state(config, len(data.vocab), opt)
+  position, history = checkpoint.Position(0, 0, 0), []
+  if workdir is not None:
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    for stale in workdir.glob(".*.tmp"):  # left by a run killed in the middle of a write
+      stale.unlink()
+    if config.resume and checkpoint.path_in(workdir).is_file():
+      state, position, history = _restore(workdir, state, config)
+    io_utils.write_json(workdir / "config.json", config.to_dict())
   train_step = make_train_step(config, opt, data.noise)
   make_epoch = jax.jit(corpus_lib.make_epoch, static_argnums=2)
   epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
   startup = time.perf_counter() - t0
 
-  reporter = _Reporter(config, data.raw_words * config.epochs, workdir, show_progress)
-  step, totals = 0, zero_totals()
+  reporter = _Reporter(config, data.raw_words * config.epochs, workdir, show_progress, history)
+  step, totals = position.step, zero_totals()
+  last_save, save_seconds = time.perf_counter(), 0.0
   try:
-    for epoch_index in range(config.epochs):
-      epoch = make_epoch(jax.random.fold_in(epoch_key, epoch_index), data.corpus,
-                         config.batch_size)
-      num_kept = int(epoch.num_kept)
-      num_steps = max(1, corpus_lib.ceil_div(num_kept, config.batch_size))
-      for i in range(num_steps):
-        state, totals = train_step(state, totals, epoch, i * config.batch_size)
-        step += 1
-        if i + 1 == num_steps or reporter.due():
-          words = data.raw_words * (epoch_index + (i + 1) / num_steps)
-          reporter.report(totals, step, epoch_index + 1, words, float(opt.schedule(step - 1)))
-          totals = zero_totals()
+    with _stop_requests() as stop:
+      for epoch_index in range(position.epoch, config.epochs):
+        epoch = make_epoch(jax.random.fold_in(epoch_key, epoch_index), data.corpus,
+                           config.batch_size)
+        num_steps = max(1, corpus_lib.ceil_div(int(epoch.num_kept), config.batch_size))
+        first = position.step_in_epoch if epoch_index == position.epoch else 0
+        for i in range(first, num_steps):
+          state, totals = train_step(state, totals, epoch, i * config.batch_size)
+          step += 1
+          finished = i + 1 == num_steps and epoch_index + 1 == config.epochs
+          save = workdir is not None and (
+              stop or finished or time.perf_counter() - last_save >= config.checkpoint_every_seconds)
+          if save or i + 1 == num_steps or reporter.due():
+            # Reported before saving: a NaN loss stops the run before it reaches a checkpoint.
+            words = data.raw_words * (epoch_index + (i + 1) / num_steps)
+            reporter.report(totals, step, epoch_index + 1, words, float(opt.schedule(step - 1)))
+            totals = zero_totals()
+          if save:
+            t = time.perf_counter()
+            checkpoint.save(workdir, state, checkpoint.Position(epoch_index, i + 1, step),
+                            config.to_dict(), reporter.history)
+            last_save = time.perf_counter()
+            save_seconds += last_save - t
+          if stop:
+            raise Interrupted(f"stopped by signal at step {step}; checkpoint saved in "
+                              f"{workdir}: run the same command to resume" if workdir else
+                              f"stopped by signal at step {step}")
     params = jax.device_get(state.params)
   finally:
     reporter.close()
@@ -270,4 +342,4 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   return TrainResult(config, data.vocab, params,
                      Embeddings(data.vocab.words, np.asarray(params["u"], np.float32)),
                      reporter.history, startup, seconds,
-                     data.raw_words * config.epochs / seconds)
+                     data.raw_words * (config.epochs - position.epoch) / seconds, save_seconds)

@@ -1,0 +1,186 @@
+"""Bad input, interruptions and resumption: clear errors, no half-written files, same vectors."""
+
+import gzip
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import write_topic_corpus
+from w2vjax import Embeddings, TrainConfig, memory, train
+from w2vjax.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args, module="experiments.run", timeout=600):
+  env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+  return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def _make_bad_files(tmp: Path) -> None:
+  (tmp / "empty.txt").write_text("")
+  (tmp / "punct.txt").write_text("... !!! ???\n")
+  (tmp / "binary.bin").write_bytes(bytes(random.Random(0).randrange(256) for _ in range(50000)))
+  (tmp / "fake.gz").write_text("plain text, not gzip\n")
+  (tmp / "tiny.txt").write_text("one two one two one two\n")
+  (tmp / "a_file").write_text("x")
+  (tmp / "ok.txt").write_text((" ".join(f"word{i}" for i in range(10)) + " ") * 50 + "\n")
+  (tmp / "vec_dim.txt").write_text("2 3\nthe 0.1 0.2 0.3\ncat 1 2\n")
+  (tmp / "vec_header.txt").write_text("2 three\nthe 0.1 0.2 0.3\n")
+  (tmp / "vec_junk.txt").write_bytes(b"\x00\x01\x02 garbage \xff\xfe\n\x03\x04\n")
+  (tmp / "vec_empty.txt").write_text("")
+
+
+RUN, EVALUATE = "experiments.run", "w2vjax.evaluate"
+WD = "--workdir={tmp}/wd"
+OK = "--config.corpus={tmp}/ok.txt"
+# name -> (arguments, with {tmp} for the test's folder; module; what the last line must say)
+BAD_INPUTS = {
+    "missing corpus": (["--config.corpus={tmp}/nope.txt", WD], RUN, "corpus file not found"),
+    "empty corpus": (["--config.corpus={tmp}/empty.txt", WD], RUN, "holds no words"),
+    "no words in corpus": (["--config.corpus={tmp}/punct.txt", WD], RUN, "holds no words"),
+    "binary corpus": (["--config.corpus={tmp}/binary.bin", WD], RUN, "does not look like UTF-8"),
+    "not gzip": (["--config.corpus={tmp}/fake.gz", WD], RUN, "is not a gzip file"),
+    "vocab smaller than K": (["--config.corpus={tmp}/tiny.txt", "--config.min_count=1",
+                              "--config.negatives=5", WD], RUN, "vocabulary has 2 words"),
+    "vocab empty after min_count": ([OK, "--config.min_count=1000", WD], RUN,
+                                    "vocabulary has 0 words"),
+    "unknown experiment": (["--experiment=nope", WD], RUN, "unknown experiment 'nope'"),
+    "unknown field": (["--config.epoks=3", WD], RUN, "unknown config field 'epoks'"),
+    "mistyped value": (["--config.epochs=three", WD], RUN, "--config.epochs=three"),
+    "epochs <= 0": ([OK, "--config.epochs=0", WD], RUN, "epochs must be positive"),
+    "dim <= 0": ([OK, "--config.dim=-1", WD], RUN, "dim must be positive"),
+    "negatives < 1": ([OK, "--config.negatives=0", WD], RUN, "needs negatives >= 1"),
+    "window < 1": ([OK, "--config.window=0", WD], RUN, "window must be positive"),
+    "sample < 0": ([OK, "--config.subsample=-0.1", WD], RUN, "subsample must be >= 0"),
+    "batch_size <= 0": ([OK, "--config.batch_size=0", WD], RUN, "batch_size must be positive"),
+    "unknown objective": ([OK, "--config.objective=hs", WD], RUN, "unknown objective 'hs'"),
+    "workdir not writable": ([OK, "--workdir={tmp}/a_file/sub"], RUN, "a_file"),
+    "vectors wrong dimension": (["--vectors={tmp}/vec_dim.txt"], EVALUATE, "vec_dim.txt:3"),
+    "vectors bad header": (["--vectors={tmp}/vec_header.txt"], EVALUATE, "vec_header.txt"),
+    "vectors junk": (["--vectors={tmp}/vec_junk.txt"], EVALUATE, "vec_junk.txt"),
+    "vectors empty": (["--vectors={tmp}/vec_empty.txt"], EVALUATE, "no vectors in file"),
+    "vectors missing": (["--vectors={tmp}/nope.bin"], EVALUATE, "vectors file not found"),
+    "nan loss": ([OK, "--config.min_count=1", "--config.learning_rate=1e30", "--config.dim=8",
+                  WD], RUN, "learning rate"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_gives_one_clear_line(tmp_path, name):
+  _make_bad_files(tmp_path)
+  args, module, message = BAD_INPUTS[name]
+  proc = _cli(*(a.format(tmp=tmp_path) for a in args), module=module)
+  assert proc.returncode != 0, proc.stdout[-500:]
+  last = proc.stderr.strip().splitlines()[-1]
+  assert message in last, proc.stderr[-1500:]
+  assert "Traceback" not in proc.stderr
+  assert last.startswith("error: ")
+
+
+def test_debug_flag_shows_the_traceback(tmp_path):
+  proc = _cli(f"--config.corpus={tmp_path / 'nope.txt'}", f"--workdir={tmp_path / 'wd'}",
+              "--debug")
+  assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_malformed_evaluation_lines_are_skipped_and_reported(tmp_path):
+  from w2vjax.evaluate import evaluate_similarity, format_table
+  emb = Embeddings(("a", "b", "c"), np.eye(3))
+  (tmp_path / "s.txt").write_text("a\tb\t1\nbroken\na\tc\tnot-a-number\nb\tc\t2\n")
+  r = evaluate_similarity(emb, tmp_path / "s.txt")
+  assert r["pairs"] == 2 and r["malformed"] == 2
+  assert "2 malformed lines skipped" in format_table({"s.txt": r})
+
+
+def test_memory_check_names_a_smaller_setting():
+  cfg = TrainConfig(objective="softmax", batch_size=256, dim=100)
+  with pytest.raises(InputError, match=r"needs about .* GiB .*--config.max_vocab=\d+"):
+    memory.check_fits(cfg, vocab_size=1_000_000, num_tokens=10_000_000, available=2 ** 30)
+  memory.check_fits(cfg, vocab_size=30_000, num_tokens=10_000_000, available=2 ** 33)
+  big = memory.estimate_bytes(cfg, 1_000_000, 0)
+  assert big > 2 * 1_000_000 * 100 * 4 + 3 * 256 * 1_000_000 * 4 - 1  # tables + logits
+
+
+# Interruption and resumption -----------------------------------------------------------
+
+def _train_cmd(corpus, workdir, every="0.05"):
+  return [sys.executable, "-m", "experiments.run", f"--workdir={workdir}",
+          f"--config.corpus={corpus}", "--config.min_count=1", "--config.dim=16",
+          "--config.epochs=8", "--config.batch_size=16", "--config.subsample=0",
+          f"--config.checkpoint_every_seconds={every}", "--config.log_every_seconds=0.05"]
+
+
+@pytest.fixture(scope="module")
+def resume_corpus(tmp_path_factory):
+  path = tmp_path_factory.mktemp("corpus") / "topics.txt"
+  write_topic_corpus(path, lines=400)
+  return path
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(resume_corpus, tmp_path_factory):
+  workdir = tmp_path_factory.mktemp("full")
+  proc = subprocess.run(_train_cmd(resume_corpus, workdir), cwd=ROOT, capture_output=True,
+                        text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  return Embeddings.load(workdir / "vectors.bin").vectors
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sigkill_then_resume_gives_the_same_vectors(resume_corpus, uninterrupted, tmp_path, seed):
+  workdir = tmp_path / "wd"
+  proc = subprocess.Popen(_train_cmd(resume_corpus, workdir), cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + 300
+  while not (workdir / "checkpoint.npz").exists() and time.time() < deadline:
+    time.sleep(0.02)
+  time.sleep(random.Random(seed).uniform(0.0, 0.6))  # a random point of the training
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert not (workdir / "vectors.bin").exists()  # it died in training, not after
+  done = subprocess.run(_train_cmd(resume_corpus, workdir), cwd=ROOT, capture_output=True,
+                        text=True, timeout=600)
+  assert done.returncode == 0, done.stderr[-2000:]
+  resumed = Embeddings.load(workdir / "vectors.bin").vectors
+  np.testing.assert_allclose(resumed, uninterrupted, rtol=0, atol=1e-6)
+  assert not list(workdir.glob(".*.tmp"))  # no temporary left behind
+
+
+def test_sigterm_saves_a_checkpoint_and_says_how_to_resume(resume_corpus, tmp_path):
+  workdir = tmp_path / "wd"
+  proc = subprocess.Popen(_train_cmd(resume_corpus, workdir, every="1000"), cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 300
+  while not (workdir / "metrics.jsonl").exists() and time.time() < deadline:
+    time.sleep(0.02)
+  proc.send_signal(signal.SIGTERM)
+  _, err = proc.communicate(timeout=300)
+  assert proc.returncode == 130
+  assert "run the same command to resume" in err.strip().splitlines()[-1]
+  assert (workdir / "checkpoint.npz").exists() and not (workdir / "vectors.bin").exists()
+
+
+def test_incompatible_workdir_is_refused_and_resume_false_starts_over(resume_corpus, tmp_path):
+  cfg = TrainConfig(corpus=str(resume_corpus), min_count=1, dim=8, epochs=1, batch_size=32)
+  train(cfg, workdir=tmp_path, show_progress=False)
+  with pytest.raises(InputError, match=r"another config \(dim: 8 -> 12"):
+    train(cfg.replace(dim=12), workdir=tmp_path, show_progress=False)
+  result = train(cfg.replace(dim=12, resume=False), workdir=tmp_path, show_progress=False)
+  assert result.embeddings.dim == 12
+
+
+def test_finished_run_resumes_to_the_same_vectors(resume_corpus, tmp_path):
+  cfg = TrainConfig(corpus=str(resume_corpus), min_count=1, dim=8, epochs=1, batch_size=32)
+  first = train(cfg, workdir=tmp_path, show_progress=False)
+  again = train(cfg.replace(log_every_seconds=1.0), workdir=tmp_path, show_progress=False)
+  np.testing.assert_array_equal(first.embeddings.vectors, again.embeddings.vectors)
+  assert first.checkpoint_seconds > 0
