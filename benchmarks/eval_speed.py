@@ -14,7 +14,7 @@ import time
 from absl import app, flags
 
 from w2vjax import Embeddings, datasets
-from w2vjax.evaluate import evaluate_analogy, evaluate_classification, evaluate_similarity
+from w2vjax.evaluation import evaluate_analogy, evaluate_classification, evaluate_similarity
 
 FLAGS = flags.FLAGS
 

@@ -17,7 +17,7 @@ import time
 from absl import app, flags
 
 from w2vjax import Embeddings, TrainConfig, text, train
-from w2vjax.evaluate import evaluate
+from w2vjax.evaluation import evaluate
 
 FLAGS = flags.FLAGS
 

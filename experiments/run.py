@@ -17,7 +17,7 @@ from absl import app, flags, logging
 from ml_collections import config_dict, config_flags
 
 from experiments import registry
-from w2vjax.evaluate import evaluate, format_table
+from w2vjax.evaluation import evaluate, format_table
 from w2vjax import io_utils
 from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError

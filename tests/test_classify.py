@@ -3,7 +3,7 @@ import pytest
 
 from w2vjax import Embeddings, classify
 from w2vjax.errors import InputError
-from w2vjax.evaluate import evaluate_classification, read_labelled_tsv
+from w2vjax.evaluation import evaluate_classification, read_labelled_tsv
 
 
 def _blobs(n=2000, dim=8, gap=3.0, seed=0):

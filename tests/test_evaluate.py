@@ -3,7 +3,7 @@ import pytest
 from scipy import stats
 
 from w2vjax import Embeddings, datasets
-from w2vjax.evaluate import evaluate, evaluate_analogy, evaluate_similarity, format_table
+from w2vjax.evaluation import evaluate, evaluate_analogy, evaluate_similarity, format_table
 
 
 def test_similarity_spearman_and_oov(tmp_path):

@@ -93,7 +93,7 @@ def test_debug_flag_shows_the_traceback(tmp_path):
 
 
 def test_malformed_evaluation_lines_are_skipped_and_reported(tmp_path):
-  from w2vjax.evaluate import evaluate_similarity, format_table
+  from w2vjax.evaluation import evaluate_similarity, format_table
   emb = Embeddings(("a", "b", "c"), np.eye(3))
   (tmp_path / "s.txt").write_text("a\tb\t1\nbroken\na\tc\tnot-a-number\nb\tc\t2\n")
   r = evaluate_similarity(emb, tmp_path / "s.txt")

@@ -4,7 +4,7 @@ from w2vjax import datasets
 from w2vjax.config import TrainConfig
 from w2vjax.corpus import Batch, sample_batch
 from w2vjax.embeddings import Embeddings
-from w2vjax.evaluate import (evaluate, evaluate_analogy, evaluate_classification,
+from w2vjax.evaluation import (evaluate, evaluate_analogy, evaluate_classification,
                              evaluate_similarity)
 from w2vjax.text import Vocab, tokenize
 from w2vjax.training import TrainResult, train
