@@ -13,8 +13,11 @@ data_dir. All are public data sets:
 
 from __future__ import annotations
 
+import gzip
 import importlib.resources
 from pathlib import Path
+
+import numpy as np
 
 from w2vjax.errors import InputError
 
@@ -43,3 +46,24 @@ def similarity_dir() -> Path:
 
 def analogy_path() -> Path:
   return data_dir() / "analogy" / "questions-words.txt"
+
+
+def write_topic_corpus(path: str | Path, lines: int = 1500, words_per_topic: int = 20,
+                       line_length: int = 20, seed: int = 0) -> list[list[str]]:
+  """Writes a synthetic corpus with planted structure, for tests and demonstrations.
+
+  Two disjoint topic vocabularies; every line draws all its words from one topic, so good
+  vectors put each word's nearest neighbours in its own topic. Returns the two topics'
+  word lists. The file is gzip-compressed if ``path`` ends in .gz.
+  """
+  path = Path(path)
+  rng = np.random.default_rng(seed)
+  topics = [[f"{name}{i}" for i in range(words_per_topic)] for name in ("alpha", "beta")]
+  text = "\n".join(
+      " ".join(rng.choice(topics[rng.integers(2)], line_length)) for _ in range(lines)) + "\n"
+  if path.suffix == ".gz":
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+      f.write(text)
+  else:
+    path.write_text(text, encoding="utf-8")
+  return topics
