@@ -86,6 +86,25 @@ def test_bad_input_gives_one_clear_line(tmp_path, name):
   assert last.startswith("error: ")
 
 
+def test_sigkill_during_export_leaves_the_previous_file(tmp_path):
+  target = tmp_path / "vectors.txt"
+  Embeddings(("old",), np.ones((1, 3))).save(target)
+  before = target.read_bytes()
+  script = ("import numpy as np, sys; from w2vjax import Embeddings; "
+            "Embeddings(tuple(f'w{i}' for i in range(200000)), np.ones((200000, 300)))"
+            f".save(sys.argv[1])")
+  proc = subprocess.Popen([sys.executable, "-c", script, str(target)], cwd=ROOT)
+  deadline = time.time() + 120
+  while not list(tmp_path.glob(".vectors.txt.*.tmp")) and time.time() < deadline:
+    time.sleep(0.01)
+  time.sleep(0.2)  # well inside the write: 200,000 lines of 300 numbers take seconds
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert proc.returncode == -signal.SIGKILL
+  assert target.read_bytes() == before  # the previous complete file, never half a new one
+  assert list(tmp_path.glob(".vectors.txt.*.tmp"))  # the partial temporary is what remains
+
+
 def test_debug_flag_shows_the_traceback(tmp_path):
   proc = _cli(f"--config.corpus={tmp_path / 'nope.txt'}", f"--workdir={tmp_path / 'wd'}",
               "--debug")

@@ -103,8 +103,9 @@ def prepare_data(config: TrainConfig) -> TrainingData:
     raise InputError(f"corpus {config.corpus} holds no words")
   vocab = encoded.vocab.truncate(config.min_count, config.max_vocab or None)
   # Two words make the smallest vocabulary in which a context can be told from noise;
-  # more noise words than words means most draws repeat.
-  needed = max(2, config.negatives if config.objective == "negative_sampling" else 2)
+  # fewer words than noise draws or window slots means a corpus too small to learn from.
+  needed = max(2, config.window,
+               config.negatives if config.objective == "negative_sampling" else 2)
   if len(vocab) < needed:
     raise InputError(f"vocabulary has {len(vocab)} words with min_count={config.min_count}; "
                      f"need at least {needed}: lower min_count or use a larger corpus")
@@ -273,15 +274,65 @@ def _restore(workdir: Path, state: TrainState, config: TrainConfig):
                    "workdir, or --config.resume=false to start over there")
 
 
+def _prepare_workdir(workdir: Path, state: TrainState, config: TrainConfig):
+  """Creates the workdir, resumes from its checkpoint if allowed, records the config."""
+  workdir.mkdir(parents=True, exist_ok=True)
+  for stale in workdir.glob(".*.tmp"):  # left by a run killed in the middle of a write
+    stale.unlink()
+  position, history = checkpoint.Position(0, 0, 0), []
+  if config.resume and checkpoint.path_in(workdir).is_file():
+    state, position, history = _restore(workdir, state, config)
+  io_utils.write_json(workdir / "config.json", config.to_dict())
+  return state, position, history
+
+
+def _run_epochs(config: TrainConfig, data: TrainingData, opt: optim.Optimizer,
+                state: TrainState, position: checkpoint.Position, reporter: _Reporter,
+                workdir: Path | None) -> tuple[TrainState, float]:
+  """The loop from ``position`` to the last epoch; returns the state and seconds saving."""
+  train_step = make_train_step(config, opt, data.noise)
+  make_epoch = jax.jit(corpus_lib.make_epoch, static_argnums=2)
+  epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
+  step, totals = position.step, zero_totals()
+  last_save, save_seconds = time.perf_counter(), 0.0
+  with _stop_requests() as stop:
+    for epoch_index in range(position.epoch, config.epochs):
+      epoch = make_epoch(jax.random.fold_in(epoch_key, epoch_index), data.corpus,
+                         config.batch_size)
+      num_steps = max(1, corpus_lib.ceil_div(int(epoch.num_kept), config.batch_size))
+      first = position.step_in_epoch if epoch_index == position.epoch else 0
+      for i in range(first, num_steps):
+        state, totals = train_step(state, totals, epoch, i * config.batch_size)
+        step += 1
+        finished = i + 1 == num_steps and epoch_index + 1 == config.epochs
+        save = workdir is not None and (
+            stop or finished or time.perf_counter() - last_save >= config.checkpoint_every_seconds)
+        if save or i + 1 == num_steps or reporter.due():
+          # Reported before saving: a NaN loss stops the run before it reaches a checkpoint.
+          words = data.raw_words * (epoch_index + (i + 1) / num_steps)
+          reporter.report(totals, step, epoch_index + 1, words, float(opt.schedule(step - 1)))
+          totals = zero_totals()
+        if save:
+          t = time.perf_counter()
+          checkpoint.save(workdir, state, checkpoint.Position(epoch_index, i + 1, step),
+                          config.to_dict(), reporter.history)
+          last_save = time.perf_counter()
+          save_seconds += last_save - t
+        if stop:
+          where = f"; checkpoint saved in {workdir}: run the same command to resume"
+          raise Interrupted(f"stopped by signal at step {step}" + (where if workdir else ""))
+  return state, save_seconds
+
+
 def train(config: TrainConfig, *, workdir: str | Path | None = None,
           data: TrainingData | None = None, show_progress: bool = True) -> TrainResult:
   """Trains skip-gram vectors.
 
   With a ``workdir``, the config goes to ``workdir/config.json``, metrics to
-  ``workdir/metrics.jsonl``, and a checkpoint (``checkpoint.npz``) is saved
-  every ``checkpoint_every_seconds``, at the end, and on SIGINT/SIGTERM (then Interrupted
-  is raised); if the workdir holds a checkpoint of the same config and ``config.resume``
-  is set, training continues from it.
+  ``workdir/metrics.jsonl``, and a checkpoint (``checkpoint.npz``) is saved every
+  ``checkpoint_every_seconds``, at the end, and on SIGINT/SIGTERM (then Interrupted is
+  raised); if the workdir holds a checkpoint of the same config and ``config.resume`` is
+  set, training continues from it.
   """
   validate(config)
   t0 = time.perf_counter()
@@ -293,48 +344,11 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   position, history = checkpoint.Position(0, 0, 0), []
   if workdir is not None:
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    for stale in workdir.glob(".*.tmp"):  # left by a run killed in the middle of a write
-      stale.unlink()
-    if config.resume and checkpoint.path_in(workdir).is_file():
-      state, position, history = _restore(workdir, state, config)
-    io_utils.write_json(workdir / "config.json", config.to_dict())
-  train_step = make_train_step(config, opt, data.noise)
-  make_epoch = jax.jit(corpus_lib.make_epoch, static_argnums=2)
-  epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
+    state, position, history = _prepare_workdir(workdir, state, config)
   startup = time.perf_counter() - t0
-
   reporter = _Reporter(config, data.raw_words * config.epochs, workdir, show_progress, history)
-  step, totals = position.step, zero_totals()
-  last_save, save_seconds = time.perf_counter(), 0.0
   try:
-    with _stop_requests() as stop:
-      for epoch_index in range(position.epoch, config.epochs):
-        epoch = make_epoch(jax.random.fold_in(epoch_key, epoch_index), data.corpus,
-                           config.batch_size)
-        num_steps = max(1, corpus_lib.ceil_div(int(epoch.num_kept), config.batch_size))
-        first = position.step_in_epoch if epoch_index == position.epoch else 0
-        for i in range(first, num_steps):
-          state, totals = train_step(state, totals, epoch, i * config.batch_size)
-          step += 1
-          finished = i + 1 == num_steps and epoch_index + 1 == config.epochs
-          save = workdir is not None and (
-              stop or finished or time.perf_counter() - last_save >= config.checkpoint_every_seconds)
-          if save or i + 1 == num_steps or reporter.due():
-            # Reported before saving: a NaN loss stops the run before it reaches a checkpoint.
-            words = data.raw_words * (epoch_index + (i + 1) / num_steps)
-            reporter.report(totals, step, epoch_index + 1, words, float(opt.schedule(step - 1)))
-            totals = zero_totals()
-          if save:
-            t = time.perf_counter()
-            checkpoint.save(workdir, state, checkpoint.Position(epoch_index, i + 1, step),
-                            config.to_dict(), reporter.history)
-            last_save = time.perf_counter()
-            save_seconds += last_save - t
-          if stop:
-            raise Interrupted(f"stopped by signal at step {step}; checkpoint saved in "
-                              f"{workdir}: run the same command to resume" if workdir else
-                              f"stopped by signal at step {step}")
+    state, save_seconds = _run_epochs(config, data, opt, state, position, reporter, workdir)
     params = jax.device_get(state.params)
   finally:
     reporter.close()
