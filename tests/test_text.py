@@ -115,3 +115,10 @@ def test_cache_invalidated_when_file_changes(tmp_path):
   assert text.load_encoded(path).num_tokens == 3
   path.write_text("one two two three four\n")
   assert text.load_encoded(path).num_tokens == 5
+
+
+def test_vocab_from_tokens_and_encode():
+  v = Vocab.from_tokens(["b", "a", "b", "c", "b", "a"], min_count=2)
+  assert v.words == ("b", "a") and v.counts.tolist() == [3, 2]
+  assert "a" in v and "c" not in v
+  np.testing.assert_array_equal(v.encode(["a", "c", "b", "a"]), [1, 0, 1])
