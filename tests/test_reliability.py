@@ -203,3 +203,10 @@ def test_finished_run_resumes_to_the_same_vectors(resume_corpus, tmp_path):
   again = train(cfg.replace(log_every_seconds=1.0), workdir=tmp_path, show_progress=False)
   np.testing.assert_array_equal(first.embeddings.vectors, again.embeddings.vectors)
   assert first.checkpoint_seconds > 0
+
+
+def test_unreadable_checkpoint_is_reported(resume_corpus, tmp_path):
+  cfg = TrainConfig(corpus=str(resume_corpus), min_count=1, dim=8, epochs=1, batch_size=32)
+  (tmp_path / "checkpoint.npz").write_bytes(b"not a zip file")
+  with pytest.raises(InputError, match="cannot resume from .*checkpoint.npz"):
+    train(cfg, workdir=tmp_path, show_progress=False)

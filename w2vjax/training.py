@@ -9,6 +9,7 @@ import json
 import signal
 import threading
 import time
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -264,7 +265,7 @@ def _restore(workdir: Path, state: TrainState, config: TrainConfig):
                                                 config.to_dict())
     if not differences:
       return checkpoint.load(workdir, state)
-  except (ValueError, KeyError, OSError) as e:
+  except (ValueError, KeyError, OSError, zipfile.BadZipFile) as e:
     raise InputError(f"cannot resume from {checkpoint.path_in(workdir)} ({e}); "
                      "use a fresh workdir or --config.resume=false") from None
   saved = checkpoint.saved_config(workdir)
