@@ -1,6 +1,5 @@
 """Bad input, interruptions and resumption: clear errors, no half-written files, same vectors."""
 
-import gzip
 import os
 import random
 import signal
@@ -92,7 +91,7 @@ def test_sigkill_during_export_leaves_the_previous_file(tmp_path):
   before = target.read_bytes()
   script = ("import numpy as np, sys; from w2vjax import Embeddings; "
             "Embeddings(tuple(f'w{i}' for i in range(200000)), np.ones((200000, 300)))"
-            f".save(sys.argv[1])")
+            ".save(sys.argv[1])")
   proc = subprocess.Popen([sys.executable, "-c", script, str(target)], cwd=ROOT)
   deadline = time.time() + 120
   while not list(tmp_path.glob(".vectors.txt.*.tmp")) and time.time() < deadline:

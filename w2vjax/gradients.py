@@ -15,7 +15,6 @@ rows' gradients (scatter-add), just as autodiff through the gathers would.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 
 
 def negative_sampling_grads(u_t: jax.Array, v_c: jax.Array, v_negs: jax.Array

@@ -54,8 +54,10 @@ def check_fits(config: TrainConfig, vocab_size: int, num_tokens: int,
     return
   gib = 2 ** 30
   if config.objective == "softmax":
-    per_word = estimate_bytes(config, 1, 0)  # bytes that grow with the vocabulary
-    fitting = int(0.9 * available - 6 * num_tokens * _F32) // max(per_word, 1)
+    # The estimate is linear in the vocabulary: solve it for the largest that fits.
+    fixed = estimate_bytes(config, 0, num_tokens)
+    per_word = estimate_bytes(config, 1, num_tokens) - fixed
+    fitting = int(0.9 * available - fixed) // max(per_word, 1)
     hint = (f"full softmax grows with |V| x batch: try --config.max_vocab={max(fitting, 2)} "
             f"or a smaller --config.batch_size")
   else:
