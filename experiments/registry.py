@@ -1,4 +1,7 @@
-"""Every named experiment in one place: name -> (description, TrainConfig).
+"""Every named experiment in one place: name -> (description, config).
+
+A config is a TrainConfig (one training run) or a StudyConfig (the objective study, which
+trains many runs); `python -m experiments.run --list` prints them all.
 
 Corpora that are not bundled are read from the shared data folder: ``$W2VJAX_DATA`` if
 set, else ``../shared/data`` beside the repository.
@@ -12,12 +15,14 @@ from pathlib import Path
 
 from w2vjax.config import TrainConfig
 
+from experiments.compare_objectives import StudyConfig
+
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
   name: str
   description: str
-  config: TrainConfig
+  config: TrainConfig | StudyConfig
 
 
 def shared_data_dir() -> Path:
@@ -37,6 +42,12 @@ def _experiments() -> dict[str, Experiment]:
       Experiment("softmax_wiki9m_30k", "full softmax on wikipedia-en-9m, vocabulary capped "
                  "at 30,000 words, 1 epoch", sgns.replace(
                      objective="softmax", max_vocab=30000, epochs=1, batch_size=256)),
+      Experiment("compare_objectives", "the study: full softmax vs negative sampling "
+                 "(K=1..20), sampled softmax and NCE (K=5, 20) on wikipedia-en-9m, 30k words, "
+                 "at equal epochs and equal time (about 2 hours on 2 cores; "
+                 "--config.smoke=true: minutes)",
+                 StudyConfig(train=sgns.replace(max_vocab=30000, epochs=1,
+                                                log_every_seconds=5.0))),
   ]}
 
 

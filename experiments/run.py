@@ -17,29 +17,13 @@ from absl import app, flags, logging
 from ml_collections import config_dict, config_flags
 
 from experiments import registry
-from w2vjax.evaluation import evaluate, format_table
-from w2vjax import io_utils
-from w2vjax.config import TrainConfig
+from experiments.compare_objectives import StudyConfig, run_study
+from experiments.training_run import run
+from w2vjax.evaluation import format_table
 from w2vjax.errors import InputError
-from w2vjax.training import Interrupted, TrainResult, train
+from w2vjax.training import Interrupted
 
 FLAGS = flags.FLAGS
-
-
-def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
-        ) -> tuple[TrainResult, dict]:
-  """Trains with ``config``, writes every output into ``workdir``, returns the evaluation."""
-  workdir = Path(workdir)
-  result = train(config, workdir=workdir, show_progress=show_progress)
-  result.embeddings.save(workdir / "vectors.txt", binary=False)
-  result.embeddings.save(workdir / "vectors.bin", binary=True)
-  scores = evaluate(result.embeddings, restrict_vocab=config.eval_restrict_vocab)
-  summary = {"train_seconds": result.train_seconds, "startup_seconds": result.startup_seconds,
-             "words_per_sec": result.words_per_sec, "vocab_size": len(result.vocab),
-             "checkpoint_seconds": result.checkpoint_seconds,
-             "evaluation": scores}
-  io_utils.write_json(workdir / "eval.json", summary)
-  return result, scores
 
 
 def _flag_value(argv: list[str], name: str, default: str) -> str:
@@ -83,9 +67,14 @@ def main(argv: list[str]) -> None:
     for name in registry.names():
       print(f"{name:<22} {registry.get(name).description}")
     return
-  config = TrainConfig.from_dict(FLAGS.config.to_dict())
+  experiment = registry.get(FLAGS.experiment)
   workdir = Path(FLAGS.workdir or Path("runs") / FLAGS.experiment)
   try:
+    config = type(experiment.config).from_dict(FLAGS.config.to_dict())
+    if isinstance(config, StudyConfig):
+      rows, table = run_study(config, workdir)
+      print(f"\n{FLAGS.experiment}: {len(rows)} rows; outputs in {workdir}\n\n{table}")
+      return
     result, scores = run(config, workdir)
   except Interrupted as e:
     print(e, file=sys.stderr)

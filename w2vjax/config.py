@@ -18,13 +18,16 @@ class TrainConfig:
   # Model and objective.
   dim: int = 100
   window: int = 5  # maximum window m; each centre word draws b ~ U{1..m}
-  objective: str = "negative_sampling"  # or "softmax"
+  objective: str = "negative_sampling"  # negative_sampling | nce | sampled_softmax | softmax
   negatives: int = 5  # K noise words per pair
   noise_exponent: float = 0.75  # noise distribution: unigram ** noise_exponent
   init_scale: float = 0.5  # u ~ U(-init_scale/dim, +init_scale/dim)
   context_init: str = "zeros"  # v initialisation: "zeros" (word2vec) or "uniform"
   # Optimisation.
   epochs: int = 5
+  # > 0: train exactly this many steps, however many passes that takes, instead of
+  # `epochs` (the learning rate decays over them): a compute budget that is reproducible.
+  max_steps: int = 0
   batch_size: int = 32  # centre words per step; each gives up to 2 * window pairs
   optimizer: str = "sgd"  # sgd | adagrad | adam
   learning_rate: float = 0.025
@@ -36,6 +39,7 @@ class TrainConfig:
   log_every_seconds: float = 10.0
   checkpoint_every_seconds: float = 300.0
   resume: bool = True  # continue from the workdir's checkpoint if its config matches
+  tensorboard: bool = False  # also write metrics as TensorBoard events into workdir/tensorboard
   eval_restrict_vocab: int = 30000  # analogy answers come from this many frequent words
 
   def replace(self, **changes) -> TrainConfig:

@@ -26,6 +26,7 @@ class NoiseSampler(NamedTuple):
 
   threshold: jax.Array  # float32 [V]
   alias: jax.Array  # int32 [V]
+  log_probs: jax.Array  # float32 [V]: log q(w), for objectives that correct for the noise
 
 
 class Epoch(NamedTuple):
@@ -83,8 +84,12 @@ def alias_table(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def make_noise_sampler(counts: np.ndarray, exponent: float = 0.75) -> NoiseSampler:
-  threshold, alias = alias_table(noise_distribution(counts, exponent))
-  return NoiseSampler(jnp.asarray(threshold), jnp.asarray(alias))
+  probs = noise_distribution(counts, exponent)
+  threshold, alias = alias_table(probs)
+  with np.errstate(divide="ignore"):  # a zero count is a word never drawn: log q = -inf
+    log_probs = np.log(probs)
+  return NoiseSampler(jnp.asarray(threshold), jnp.asarray(alias),
+                      jnp.asarray(log_probs, jnp.float32))
 
 
 def sample_noise(key: jax.Array, sampler: NoiseSampler, shape: tuple[int, ...]) -> jax.Array:

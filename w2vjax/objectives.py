@@ -1,19 +1,38 @@
 """Skip-gram objectives as pure per-example functions, and their batch sums.
 
 Per-example functions take one centre vector ``u_t`` [d] and context-side rows; batch
-versions vmap them over the leading pair axis. Losses are summed, not averaged, over a
+versions vmap them over the leading pair axis.
+
+The K-sample objectives score a pair (t, c) against K noise words drawn from q
+(unigram^0.75):
+
+- negative sampling (Mikolov et al. 2013): logistic loss on the raw scores u_t.v;
+- noise-contrastive estimation (Gutmann and Hyvarinen 2010; Mnih and Teh 2012): the same
+  logistic loss on scores shifted by log(K q(w)), which makes exp(u_t.v_w) a
+  self-normalised estimate of p(w | t); negative sampling is NCE with log(K q) = 0;
+- sampled softmax (Bengio and Senecal 2008; Jean et al. 2015): a softmax over the true
+  context and the K noise words, noise logits corrected by -log(K q(w)) and noise words
+  equal to the context ("accidental hits") removed. Then sum_i exp(s_i) / (K q_i)
+  estimates the partition function without the context's own term, so the loss and its
+  gradient tend to full softmax's as K grows. The context's logit is left uncorrected:
+  subtracting log(K q(c)) from it too (as some libraries do) shifts the loss by that
+  growing amount and keeps its gradient away from full softmax's.
+ Losses are summed, not averaged, over a
 batch: the gradient of the sum applied with SGD is word2vec's per-pair update, so a
 learning rate means what it means in word2vec and gensim.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import jax
 import jax.numpy as jnp
 
 from w2vjax.corpus import Batch
 
-OBJECTIVES = ("negative_sampling", "softmax")
+SAMPLED_OBJECTIVES = ("negative_sampling", "sampled_softmax", "nce")
+OBJECTIVES = (*SAMPLED_OBJECTIVES, "softmax")
 
 
 def full_softmax_loss(u_t: jax.Array, V: jax.Array, c: jax.Array) -> jax.Array:
@@ -25,6 +44,45 @@ def full_softmax_loss(u_t: jax.Array, V: jax.Array, c: jax.Array) -> jax.Array:
 def negative_sampling_loss(u_t: jax.Array, v_c: jax.Array, v_negs: jax.Array) -> jax.Array:
   """-log s(u_t.v_c) - sum_i log s(-u_t.v_ci), with log s computed stably."""
   return -jax.nn.log_sigmoid(u_t @ v_c) - jnp.sum(jax.nn.log_sigmoid(-(v_negs @ u_t)))
+
+
+def nce_loss(u_t: jax.Array, v_c: jax.Array, v_negs: jax.Array, log_kq_c: jax.Array,
+             log_kq_negs: jax.Array) -> jax.Array:
+  """-log s(u_t.v_c - log Kq(c)) - sum_i log s(-(u_t.v_ci - log Kq(ci)))."""
+  return (-jax.nn.log_sigmoid(u_t @ v_c - log_kq_c)
+          - jnp.sum(jax.nn.log_sigmoid(-(v_negs @ u_t - log_kq_negs))))
+
+
+def sampled_softmax_loss(u_t: jax.Array, v_c: jax.Array, v_negs: jax.Array,
+                         log_kq_negs: jax.Array, hits: jax.Array) -> jax.Array:
+  """-log of the context's softmax probability among itself and the K corrected noise words.
+
+  ``hits[i]`` is true where noise word i is the context itself; those draws are removed.
+  """
+  true_logit = u_t @ v_c
+  noise_logits = jnp.where(hits, -jnp.inf, v_negs @ u_t - log_kq_negs)
+  return jax.nn.logsumexp(jnp.concatenate([true_logit[None], noise_logits])) - true_logit
+
+
+def sampled_pair_loss(objective: str, log_noise: jax.Array | None) -> Callable:
+  """One K-sample objective as ``loss(u_t, v_c, v_negs, c, negs)`` for a single pair.
+
+  Rows come first so that both update paths differentiate the same function with respect
+  to them; the ids ``c`` [] and ``negs`` [K] look up log q(w) in ``log_noise`` [V].
+  """
+  if objective == "negative_sampling":
+    return lambda u_t, v_c, v_negs, c, negs: negative_sampling_loss(u_t, v_c, v_negs)
+  if objective not in SAMPLED_OBJECTIVES:
+    raise ValueError(f"unknown objective {objective!r}; choose one of {SAMPLED_OBJECTIVES}")
+
+  def loss(u_t, v_c, v_negs, c, negs):
+    log_k = jnp.log(jnp.float32(negs.shape[-1]))
+    log_kq_negs = log_noise[negs] + log_k
+    if objective == "nce":
+      return nce_loss(u_t, v_c, v_negs, log_noise[c] + log_k, log_kq_negs)
+    return sampled_softmax_loss(u_t, v_c, v_negs, log_kq_negs, negs == c)
+
+  return loss
 
 
 def softmax_centre_loss(u_t: jax.Array, V: jax.Array, contexts: jax.Array,
@@ -39,24 +97,30 @@ def softmax_centre_loss(u_t: jax.Array, V: jax.Array, contexts: jax.Array,
   return jnp.sum(mask) * jax.nn.logsumexp(logits) - jnp.sum(mask * logits[contexts])
 
 
-def pair_losses(objective: str, params: dict, batch: Batch) -> jax.Array:
-  """Loss of every pair in the batch [B, C], zero where the mask is zero."""
+def pair_losses(objective: str, params: dict, batch: Batch,
+                log_noise: jax.Array | None = None) -> jax.Array:
+  """Loss of every pair in the batch [B, C], zero where the mask is zero.
+
+  ``log_noise`` [V] is log q(w), needed by nce and sampled_softmax.
+  """
   u_t = params["u"][batch.targets]
   if objective == "softmax":
     per_centre = jax.vmap(full_softmax_loss, in_axes=(None, None, 0))
     losses = jax.vmap(per_centre, in_axes=(0, None, 0))(u_t, params["v"], batch.contexts)
-  elif objective == "negative_sampling":
-    per_centre = jax.vmap(negative_sampling_loss, in_axes=(None, 0, 0))
-    losses = jax.vmap(per_centre)(u_t, params["v"][batch.contexts], params["v"][batch.negatives])
   else:
-    raise ValueError(f"unknown objective {objective!r}; choose one of {OBJECTIVES}")
+    per_pair = sampled_pair_loss(objective, log_noise)
+    per_centre = jax.vmap(per_pair, in_axes=(None, 0, 0, 0, 0))
+    losses = jax.vmap(per_centre)(u_t, params["v"][batch.contexts],
+                                  params["v"][batch.negatives], batch.contexts,
+                                  batch.negatives)
   return losses * batch.mask
 
 
-def batch_loss(objective: str, params: dict, batch: Batch) -> jax.Array:
+def batch_loss(objective: str, params: dict, batch: Batch,
+               log_noise: jax.Array | None = None) -> jax.Array:
   """The summed loss over the batch's real pairs (what the dense path differentiates)."""
   if objective == "softmax":
     u_t = params["u"][batch.targets]
     return jnp.sum(jax.vmap(softmax_centre_loss, in_axes=(0, None, 0, 0))(
         u_t, params["v"], batch.contexts, batch.mask))
-  return jnp.sum(pair_losses(objective, params, batch))
+  return jnp.sum(pair_losses(objective, params, batch, log_noise))

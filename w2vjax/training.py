@@ -24,6 +24,7 @@ from w2vjax.config import TrainConfig
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError
 from w2vjax.gradients import negative_sampling_grads
+from w2vjax.objectives import SAMPLED_OBJECTIVES
 from w2vjax.model import CONTEXT_INITS, init_params
 from w2vjax.progress import Progress
 
@@ -51,6 +52,14 @@ class TrainingData:
   def steps_per_epoch(self, batch_size: int) -> int:
     return max(1, corpus_lib.ceil_div(round(self.expected_kept), batch_size))
 
+  def plan(self, config: TrainConfig) -> tuple[int, int]:
+    """(epochs to iterate, total steps) for ``config``: its epochs, or its max_steps."""
+    per_epoch = self.steps_per_epoch(config.batch_size)
+    if config.max_steps:
+      # Epoch lengths vary with subsampling; a spare epoch makes sure max_steps is reached.
+      return corpus_lib.ceil_div(config.max_steps, per_epoch) + 1, config.max_steps
+    return config.epochs, config.epochs * per_epoch
+
 
 @dataclasses.dataclass
 class TrainResult:
@@ -63,14 +72,16 @@ class TrainResult:
   train_seconds: float  # the epochs, compilation included
   words_per_sec: float  # raw_words * epochs / train_seconds
   checkpoint_seconds: float = 0.0  # time spent saving checkpoints, within train_seconds
+  raw_words: int = 0  # corpus words per epoch, as words/s counts them
+  devices: int = 1
 
 
 def resolve_update(config: TrainConfig) -> str:
   if config.update not in UPDATE_MODES:
     raise InputError(f"unknown update {config.update!r}; choose one of {UPDATE_MODES}")
   if config.update == "auto":
-    return "sparse" if config.objective == "negative_sampling" else "dense"
-  if config.update == "sparse" and config.objective != "negative_sampling":
+    return "sparse" if config.objective in SAMPLED_OBJECTIVES else "dense"
+  if config.update == "sparse" and config.objective not in SAMPLED_OBJECTIVES:
     raise InputError(f"update=sparse needs a sampled objective; {config.objective} "
                      "touches every row of v, so use update=dense")
   return config.update
@@ -87,9 +98,9 @@ def validate(config: TrainConfig) -> None:
   for name in positive:
     if getattr(config, name) <= 0:
       raise InputError(f"{name} must be positive, got {getattr(config, name)}")
-  if config.objective == "negative_sampling" and config.negatives < 1:
-    raise InputError(f"negative_sampling needs negatives >= 1, got {config.negatives}")
-  for name in ("subsample", "max_vocab"):
+  if config.objective in SAMPLED_OBJECTIVES and config.negatives < 1:
+    raise InputError(f"{config.objective} needs negatives >= 1, got {config.negatives}")
+  for name in ("subsample", "max_vocab", "max_steps"):
     if getattr(config, name) < 0:
       raise InputError(f"{name} must be >= 0, got {getattr(config, name)}")
   if config.learning_rate <= 0:
@@ -106,7 +117,7 @@ def prepare_data(config: TrainConfig) -> TrainingData:
   # Two words make the smallest vocabulary in which a context can be told from noise;
   # fewer words than noise draws or window slots means a corpus too small to learn from.
   needed = max(2, config.window,
-               config.negatives if config.objective == "negative_sampling" else 2)
+               config.negatives if config.objective in SAMPLED_OBJECTIVES else 2)
   if len(vocab) < needed:
     raise InputError(f"vocabulary has {len(vocab)} words with min_count={config.min_count}; "
                      f"need at least {needed}: lower min_count or use a larger corpus")
@@ -115,14 +126,31 @@ def prepare_data(config: TrainConfig) -> TrainingData:
   device_corpus = corpus_lib.make_device_corpus(ids, sentence, vocab.counts, config.subsample)
   keep = corpus_lib.subsample_keep_prob(vocab.counts, config.subsample)
   noise = (corpus_lib.make_noise_sampler(vocab.counts, config.noise_exponent)
-           if config.objective == "negative_sampling" else None)
+           if config.objective in SAMPLED_OBJECTIVES else None)
   return TrainingData(vocab, device_corpus, noise, encoded.num_tokens,
                       float(np.dot(vocab.counts, keep)))
 
 
-def negative_sampling_sparse_step(opt: optim.Optimizer, params: dict, opt_state: dict,
-                                  batch: corpus_lib.Batch):
-  """One row-sparse update with the closed-form gradients: only touched rows change."""
+def pair_loss_and_grads(objective: str, log_noise: jax.Array | None) -> Callable:
+  """``f(u_t, v_c, v_negs, c, negs) -> (loss, (du_t, dv_c, dv_negs))`` for one pair.
+
+  Negative sampling uses its closed-form gradients (word2vec's); the other K-sample
+  objectives differentiate their pair loss with respect to the gathered rows.
+  """
+  if objective == "negative_sampling":
+    return lambda u_t, v_c, v_negs, c, negs: (
+        objectives.negative_sampling_loss(u_t, v_c, v_negs),
+        negative_sampling_grads(u_t, v_c, v_negs))
+  return jax.value_and_grad(objectives.sampled_pair_loss(objective, log_noise),
+                            argnums=(0, 1, 2))
+
+
+def sampled_sparse_step(opt: optim.Optimizer, pair_fn: Callable, params: dict,
+                        opt_state: dict, batch: corpus_lib.Batch):
+  """One row-sparse update of a K-sample objective: only the touched rows change.
+
+  ``pair_fn`` is ``pair_loss_and_grads(...)``.
+  """
   centres, slots = batch.contexts.shape
   dim = params["u"].shape[1]
   # One vmap over the flattened pairs compiles to faster CPU code than vmap(vmap(...))
@@ -132,8 +160,8 @@ def negative_sampling_sparse_step(opt: optim.Optimizer, params: dict, opt_state:
   negatives = batch.negatives.reshape(centres * slots, -1)
   mask = batch.mask.reshape(-1, 1)
   u_t, v_c, v_negs = params["u"][pair_targets], params["v"][contexts], params["v"][negatives]
-  loss = jnp.sum(jax.vmap(objectives.negative_sampling_loss)(u_t, v_c, v_negs) * mask[:, 0])
-  du_t, dv_c, dv_negs = jax.vmap(negative_sampling_grads)(u_t, v_c, v_negs)
+  losses, (du_t, dv_c, dv_negs) = jax.vmap(pair_fn)(u_t, v_c, v_negs, contexts, negatives)
+  loss = jnp.sum(losses * mask[:, 0])
   # A centre's pairs all touch its one u row: sum them first and scatter B rows, not B * C.
   du_rows = (du_t * mask).reshape(centres, slots, dim).sum(axis=1)
   # Empty slots go to an out-of-range row, which the update drops: with zero gradients
@@ -157,11 +185,14 @@ def make_train_step(config: TrainConfig, opt: optim.Optimizer,
   The state and totals are donated: the tables are updated in place, not copied.
   """
   mode = resolve_update(config)
+  sampled = config.objective in SAMPLED_OBJECTIVES
   sample = functools.partial(
       corpus_lib.sample_batch, batch_size=config.batch_size, window=config.window,
-      negatives=config.negatives if config.objective == "negative_sampling" else 0,
-      noise=noise)
-  loss_and_grad = jax.value_and_grad(functools.partial(objectives.batch_loss, config.objective))
+      negatives=config.negatives if sampled else 0, noise=noise)
+  log_noise = noise.log_probs if sampled else None
+  loss_and_grad = jax.value_and_grad(
+      lambda params, batch: objectives.batch_loss(config.objective, params, batch, log_noise))
+  pair_fn = pair_loss_and_grads(config.objective, log_noise) if sampled else None
 
   def train_step(state: TrainState, totals: dict, epoch: corpus_lib.Epoch, start: jax.Array):
     key, batch_key = jax.random.split(state.key)
@@ -170,8 +201,8 @@ def make_train_step(config: TrainConfig, opt: optim.Optimizer,
       loss, grads = loss_and_grad(state.params, batch)
       params, opt_state = optim.dense_update(opt, state.params, state.opt_state, grads)
     else:
-      loss, params, opt_state = negative_sampling_sparse_step(
-          opt, state.params, state.opt_state, batch)
+      loss, params, opt_state = sampled_sparse_step(
+          opt, pair_fn, state.params, state.opt_state, batch)
     # Running sums stay on the device; the host reads them once per report, because
     # fetching (or stacking) one tiny array per step costs more than the step itself.
     totals = {"loss_sum": totals["loss_sum"] + loss,
@@ -225,9 +256,15 @@ class _Reporter:
     self.config = config
     self.progress = Progress(total_words, config.log_every_seconds, enabled=show_progress)
     self.path = Path(workdir) / "metrics.jsonl" if workdir is not None else None
+    self.tensorboard = None
+    if config.tensorboard and workdir is not None:
+      from w2vjax import summaries  # pylint: disable=import-outside-toplevel  (optional extra)
+      # A resumed run replaces whatever the killed run logged after its checkpoint.
+      self.tensorboard = summaries.TensorBoardWriter(
+          Path(workdir) / "tensorboard", purge_step=history[-1]["step"] + 1 if history else None)
     self.history = list(history)
     self.start = self.last_time = time.perf_counter()
-    self.last_words = history[-1]["words"] if history else 0.0
+    self.start_words = self.last_words = history[-1]["words"] if history else 0.0
     self.elapsed_before = history[-1]["elapsed_sec"] if history else 0.0
 
   def due(self) -> bool:
@@ -251,11 +288,21 @@ class _Reporter:
     if self.path is not None:
       with io_utils.atomic_open(self.path, "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in self.history)
+    if self.tensorboard is not None:
+      self.tensorboard.write_scalars(step, {name: record[name] for name in (
+          "loss", "learning_rate", "words_per_sec", "words", "elapsed_sec")})
+      self.tensorboard.flush()  # reports are seconds apart: keep the events readable live
     self.progress.report(words, record["loss"], record["words_per_sec"],
                          record["learning_rate"], epoch)
 
+  def trained_words(self) -> float:
+    """Words trained since this reporter started (a resumed run counts from its resume)."""
+    return (self.history[-1]["words"] if self.history else 0.0) - self.start_words
+
   def close(self) -> None:
     self.progress.close()
+    if self.tensorboard is not None:
+      self.tensorboard.close()
 
 
 def _restore(workdir: Path, state: TrainState, config: TrainConfig):
@@ -294,10 +341,13 @@ def _run_epochs(config: TrainConfig, data: TrainingData, opt: optim.Optimizer,
   train_step = make_train_step(config, opt, data.noise)
   make_epoch = jax.jit(corpus_lib.make_epoch, static_argnums=2)
   epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
+  num_epochs, total_steps = data.plan(config)
   step, totals = position.step, zero_totals()
   last_save, save_seconds = time.perf_counter(), 0.0
   with _stop_requests() as stop:
-    for epoch_index in range(position.epoch, config.epochs):
+    for epoch_index in range(position.epoch, num_epochs):
+      if config.max_steps and step >= total_steps:
+        break
       epoch = make_epoch(jax.random.fold_in(epoch_key, epoch_index), data.corpus,
                          config.batch_size)
       num_steps = max(1, corpus_lib.ceil_div(int(epoch.num_kept), config.batch_size))
@@ -305,10 +355,11 @@ def _run_epochs(config: TrainConfig, data: TrainingData, opt: optim.Optimizer,
       for i in range(first, num_steps):
         state, totals = train_step(state, totals, epoch, i * config.batch_size)
         step += 1
-        finished = i + 1 == num_steps and epoch_index + 1 == config.epochs
+        finished = (step == config.max_steps
+                    or i + 1 == num_steps and epoch_index + 1 == num_epochs)
         save = workdir is not None and (
             stop or finished or time.perf_counter() - last_save >= config.checkpoint_every_seconds)
-        if save or i + 1 == num_steps or reporter.due():
+        if save or finished or i + 1 == num_steps or reporter.due():
           # Reported before saving: a NaN loss stops the run before it reaches a checkpoint.
           words = data.raw_words * (epoch_index + (i + 1) / num_steps)
           reporter.report(totals, step, epoch_index + 1, words, float(opt.schedule(step - 1)))
@@ -322,6 +373,8 @@ def _run_epochs(config: TrainConfig, data: TrainingData, opt: optim.Optimizer,
         if stop:
           where = f"; checkpoint saved in {workdir}: run the same command to resume"
           raise Interrupted(f"stopped by signal at step {step}" + (where if workdir else ""))
+        if finished:
+          break
   return state, save_seconds
 
 
@@ -338,8 +391,8 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   validate(config)
   t0 = time.perf_counter()
   data = data or prepare_data(config)
-  opt = optim.make_optimizer(config.optimizer, config.learning_rate,
-                             config.epochs * data.steps_per_epoch(config.batch_size),
+  _, total_steps = data.plan(config)
+  opt = optim.make_optimizer(config.optimizer, config.learning_rate, total_steps,
                              config.lr_schedule, config.final_lr_ratio)
   state = init_state(config, len(data.vocab), opt)
   position, history = checkpoint.Position(0, 0, 0), []
@@ -347,7 +400,8 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
     workdir = Path(workdir)
     state, position, history = _prepare_workdir(workdir, state, config)
   startup = time.perf_counter() - t0
-  reporter = _Reporter(config, data.raw_words * config.epochs, workdir, show_progress, history)
+  total_words = data.raw_words * total_steps / data.steps_per_epoch(config.batch_size)
+  reporter = _Reporter(config, total_words, workdir, show_progress, history)
   try:
     state, save_seconds = _run_epochs(config, data, opt, state, position, reporter, workdir)
     params = jax.device_get(state.params)
@@ -356,5 +410,5 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   seconds = time.perf_counter() - reporter.start
   return TrainResult(config, data.vocab, params,
                      Embeddings(data.vocab.words, np.asarray(params["u"], np.float32)),
-                     reporter.history, startup, seconds,
-                     data.raw_words * (config.epochs - position.epoch) / seconds, save_seconds)
+                     reporter.history, startup, seconds, reporter.trained_words() / seconds,
+                     save_seconds, data.raw_words)

@@ -1,0 +1,78 @@
+"""The objective study's three figures: quality vs K, loss vs time, step time vs |V|."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from w2vjax.plot import new_figure, save_png
+
+FAMILIES = {"negative_sampling": ("negative sampling", "C0", "o"),
+            "nce": ("NCE", "C1", "s"), "sampled_softmax": ("sampled softmax", "C2", "^")}
+METRICS = (("ws353", "WS-353 (Spearman)"), ("simlex999", "SimLex-999 (Spearman)"),
+           ("analogy_3cosadd", "analogy 3CosAdd"), ("rt_polarity", "rt-polarity accuracy"))
+
+
+def plot_quality_vs_k(rows: list[dict], path: str | Path) -> None:
+  """One panel per metric and comparison; K-sample families as lines, softmax as a level."""
+  comparisons = (("equal_epochs", "equal epochs"), ("equal_time", "equal time"))
+  fig = new_figure((4 * len(METRICS), 6.5))
+  axes = fig.subplots(len(comparisons), len(METRICS), squeeze=False)
+  for r, (comparison, label) in enumerate(comparisons):
+    chosen = [row for row in rows if row["comparison"] == comparison]
+    for c, (key, title) in enumerate(METRICS):
+      ax = axes[r, c]
+      for objective, (name, color, marker) in FAMILIES.items():
+        points = sorted((row["K"], row[key]) for row in chosen if row["objective"] == objective)
+        if points:
+          ax.plot(*zip(*points), marker=marker, color=color, label=name)
+      for row in chosen:
+        if row["objective"] == "softmax":
+          ax.axhline(row[key], color="k", linestyle="--", label="full softmax")
+      ax.set_xscale("log")
+      ax.set_xlabel("K (noise words per pair)")
+      ax.set_title(f"{title}, {label}", fontsize=9)
+  axes[0, 0].legend(fontsize=8)
+  save_png(fig, path)
+
+
+def plot_loss_vs_time(histories: dict[str, list[dict]], path: str | Path) -> None:
+  """Training loss against wall-clock seconds, one panel per objective family.
+
+  The objectives' losses are on different scales (a |V|-way cross-entropy against K+1
+  binary ones), so each family gets its own axis; within a family, K is the colour.
+  """
+  families = {}
+  for name, history in histories.items():
+    families.setdefault(name.rsplit("_k", 1)[0], []).append((name, history))
+  fig = new_figure((4.2 * len(families), 3.6))
+  axes = np.atleast_1d(fig.subplots(1, len(families)))
+  for ax, (family, runs) in zip(axes, families.items()):
+    for name, history in runs:
+      ax.plot([r["elapsed_sec"] for r in history], [r["loss"] for r in history],
+              marker=".", label=name)
+    ax.set_xlabel("wall-clock seconds")
+    ax.set_ylabel("training loss per pair")
+    ax.set_title(family)
+    ax.legend(fontsize=8)
+  save_png(fig, path)
+
+
+def plot_step_time_vs_vocab(timing: list[dict], path: str | Path) -> None:
+  """Milliseconds per step against |V| (log-log): O(|V|) for softmax, flat for K samples."""
+  fig = new_figure((5.5, 4))
+  ax = fig.subplots()
+  for objective, label in (("softmax", "full softmax"),
+                           ("negative_sampling", "negative sampling, K=5")):
+    points = [(t["vocab_size"], t["seconds_per_step"] * 1e3) for t in timing
+              if t["objective"] == objective]
+    ax.plot(*zip(*points), marker="o", label=label)
+  ax.set_xscale("log")
+  ax.set_yscale("log")
+  ax.set_xlabel("vocabulary size |V|")
+  ax.set_ylabel("ms per training step")
+  batch = timing[0]["batch_size"]
+  ax.set_title(f"one step, {batch} centre words", fontsize=10)
+  ax.legend()
+  save_png(fig, path)

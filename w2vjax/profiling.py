@@ -1,0 +1,58 @@
+"""Timing a training step on a synthetic corpus: how its cost grows with |V|, K, d, B.
+
+The corpus is drawn from a Zipf law over the vocabulary, so every size is measured on the
+same kind of data and no corpus file is needed.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import numpy as np
+
+from w2vjax import corpus as corpus_lib
+from w2vjax import optim, training
+from w2vjax.config import TrainConfig
+from w2vjax.objectives import SAMPLED_OBJECTIVES
+
+
+def zipf_corpus(vocab_size: int, num_tokens: int, seed: int = 0,
+                sentence_length: int = 1000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(token ids, sentence ids, counts) of a corpus whose word frequencies follow 1/rank."""
+  rng = np.random.default_rng(seed)
+  weights = 1.0 / np.arange(1, vocab_size + 1)
+  tokens = rng.choice(vocab_size, num_tokens, p=weights / weights.sum()).astype(np.int32)
+  # Every word counts at least once, as in a vocabulary built from a larger corpus.
+  counts = np.bincount(tokens, minlength=vocab_size).astype(np.int64) + 1
+  return tokens, np.arange(num_tokens, dtype=np.int32) // sentence_length, counts
+
+
+def time_train_step(config: TrainConfig, vocab_size: int, num_steps: int = 20,
+                    num_tokens: int = 200_000, seed: int = 0) -> dict:
+  """Mean seconds per ``config`` train step with ``vocab_size`` words, after compilation.
+
+  Returns seconds_per_step, pairs_per_step and compile_seconds (the first call).
+  """
+  tokens, sentence, counts = zipf_corpus(vocab_size, num_tokens, seed)
+  device_corpus = corpus_lib.make_device_corpus(tokens, sentence, counts, config.subsample)
+  noise = (corpus_lib.make_noise_sampler(counts, config.noise_exponent)
+           if config.objective in SAMPLED_OBJECTIVES else None)
+  opt = optim.make_optimizer(config.optimizer, config.learning_rate, 10 * num_steps,
+                             config.lr_schedule, config.final_lr_ratio)
+  state = training.init_state(config, vocab_size, opt)
+  train_step = training.make_train_step(config, opt, noise)
+  epoch = corpus_lib.make_epoch(jax.random.key(seed), device_corpus, config.batch_size)
+  batches = max(1, int(epoch.num_kept) // config.batch_size)
+  t0 = time.perf_counter()
+  state, totals = train_step(state, training.zero_totals(), epoch, 0)
+  jax.block_until_ready(totals)
+  compile_seconds = time.perf_counter() - t0
+  totals = training.zero_totals()
+  t0 = time.perf_counter()
+  for i in range(1, num_steps + 1):
+    state, totals = train_step(state, totals, epoch, (i % batches) * config.batch_size)
+  jax.block_until_ready((state, totals))
+  seconds = (time.perf_counter() - t0) / num_steps
+  return {"seconds_per_step": seconds, "pairs_per_step": float(totals["pairs"]) / num_steps,
+          "compile_seconds": compile_seconds}
