@@ -23,11 +23,10 @@ import json
 import multiprocessing
 from pathlib import Path
 
+from experiments import study_plots, training_run
 from w2vjax import io_utils, profiling
 from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError
-
-from experiments import study_plots, training_run
 
 ABBREVIATIONS = {"softmax": "softmax", "negative_sampling": "ns", "nce": "nce",
                  "sampled_softmax": "ssm"}

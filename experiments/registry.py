@@ -13,9 +13,8 @@ import dataclasses
 import os
 from pathlib import Path
 
-from w2vjax.config import TrainConfig
-
 from experiments.compare_objectives import StudyConfig
+from w2vjax.config import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,14 +13,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import jax
 from absl import app, flags, logging
 from ml_collections import config_dict, config_flags
 
 from experiments import registry
 from experiments.compare_objectives import StudyConfig, run_study
-from experiments.training_run import run
-from w2vjax.evaluation import format_table
+from experiments.training_run import run, tables_fingerprint
+from w2vjax import parallel
 from w2vjax.errors import InputError
+from w2vjax.evaluation import format_table
 from w2vjax.training import Interrupted
 
 FLAGS = flags.FLAGS
@@ -41,6 +43,10 @@ def _parse_flags(argv: list[str]) -> list[str]:
   flags.DEFINE_string("workdir", None, "output folder (default runs/EXPERIMENT)")
   flags.DEFINE_bool("list", False, "list the experiments and exit")
   flags.DEFINE_bool("debug", False, "show the traceback of an error")
+  flags.DEFINE_string("coordinator", None, "HOST:PORT of process 0, for a multi-process run "
+                      "on jax.distributed (give every process the same value)")
+  flags.DEFINE_integer("num_processes", 1, "processes in a multi-process run")
+  flags.DEFINE_integer("process_id", 0, "this process's index, 0..num_processes-1")
   name = _flag_value(argv, "experiment", "quickstart")
   try:
     base = registry.get(name).config
@@ -70,12 +76,19 @@ def main(argv: list[str]) -> None:
   experiment = registry.get(FLAGS.experiment)
   workdir = Path(FLAGS.workdir or Path("runs") / FLAGS.experiment)
   try:
+    if FLAGS.coordinator:
+      parallel.initialize_distributed(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
     config = type(experiment.config).from_dict(FLAGS.config.to_dict())
     if isinstance(config, StudyConfig):
       rows, table = run_study(config, workdir)
       print(f"\n{FLAGS.experiment}: {len(rows)} rows; outputs in {workdir}\n\n{table}")
       return
     result, scores = run(config, workdir)
+    if jax.process_count() > 1:
+      print(f"process {jax.process_index()}/{jax.process_count()}: tables "
+            f"{tables_fingerprint(result.params)} on {result.devices} devices", flush=True)
+      if jax.process_index() != 0:
+        return
   except Interrupted as e:
     print(e, file=sys.stderr)
     sys.exit(130)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import resource
 import sys
 from pathlib import Path
 
 import jax
+import numpy as np
 
 from w2vjax import io_utils, plot
 from w2vjax.config import TrainConfig
@@ -22,6 +24,14 @@ def peak_memory_mb() -> float:
   return peak + stats.get("peak_bytes_in_use", 0) / 2**20
 
 
+def tables_fingerprint(params: dict) -> str:
+  """A short hash of both tables: equal on every process of a run, or something is wrong."""
+  digest = hashlib.sha256()
+  for name in sorted(params):
+    digest.update(np.ascontiguousarray(params[name]).tobytes())
+  return digest.hexdigest()[:16]
+
+
 def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
         ) -> tuple[TrainResult, dict]:
   """Trains with ``config`` and writes every output into ``workdir``.
@@ -31,6 +41,8 @@ def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
   """
   workdir = Path(workdir)
   result = train(config, workdir=workdir, show_progress=show_progress)
+  if jax.process_index() != 0:  # in a multi-process run the first process writes
+    return result, {}
   result.embeddings.save(workdir / "vectors.txt", binary=False)
   result.embeddings.save(workdir / "vectors.bin", binary=True)
   plot.plot_loss_curve(result.metrics, workdir / "loss.png",

@@ -23,7 +23,8 @@ def _topic_purity(emb: Embeddings, topics, topn=5) -> float:
   return float(np.mean(hits))
 
 
-@pytest.mark.parametrize("objective,lr", [("negative_sampling", 0.025), ("softmax", 0.05)])
+@pytest.mark.parametrize("objective,lr", [("negative_sampling", 0.025), ("softmax", 0.05),
+                                          ("nce", 0.025), ("sampled_softmax", 0.025)])
 def test_recovers_two_topics(topic_corpus, objective, lr):
   path, topics = topic_corpus
   cfg = TrainConfig(corpus=str(path), objective=objective, dim=16, window=3, negatives=5,
@@ -70,8 +71,9 @@ def test_launcher_writes_every_output(topic_corpus, tmp_path):
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert "EN-WS-353-ALL.txt" in proc.stdout and "3cosadd" in proc.stdout
   assert sorted(p.name for p in workdir.iterdir()) == [
-      "checkpoint.npz", "config.json", "eval.json", "metrics.jsonl", "vectors.bin",
-      "vectors.txt"]
+      "checkpoint.npz", "config.json", "eval.json", "loss.png", "metrics.jsonl",
+      "vectors.bin", "vectors.txt"]
+  assert (workdir / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
   config = json.loads((workdir / "config.json").read_text())
   assert config["dim"] == 16 and config["epochs"] == 2 and config["corpus"] == str(path)
   records = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text().splitlines()]
@@ -92,6 +94,36 @@ def test_launcher_lists_experiments():
   proc = _run_cli("--list")
   assert proc.returncode == 0
   assert "quickstart" in proc.stdout and "sgns_wiki9m" in proc.stdout
+  assert "compare_objectives" in proc.stdout
+
+
+def test_max_steps_is_an_exact_reproducible_budget(topic_corpus, tmp_path):
+  path, _ = topic_corpus
+  cfg = TrainConfig(corpus=str(path), dim=8, min_count=1, subsample=0, batch_size=16,
+                    max_steps=37, log_every_seconds=0)
+  result = train(cfg, workdir=tmp_path / "run", show_progress=False)
+  assert result.metrics[-1]["step"] == 37 and result.metrics[-1]["epoch"] == 1
+  # The linear decay is planned over the 37 steps, so the last one uses the final rate.
+  np.testing.assert_allclose(result.metrics[-1]["learning_rate"], 0.025 * 1e-4, rtol=1e-3)
+  again = train(cfg, workdir=tmp_path / "run", show_progress=False)  # finished: no more steps
+  assert again.metrics[-1]["step"] == 37
+  np.testing.assert_array_equal(again.embeddings.vectors, result.embeddings.vectors)
+  # 30,000 tokens in batches of 256 make 118 steps an epoch: 300 steps end in epoch 3.
+  longer = train(cfg.replace(max_steps=300, batch_size=256), show_progress=False)
+  assert longer.metrics[-1]["step"] == 300 and longer.metrics[-1]["epoch"] == 3
+
+
+def test_tensorboard_events_match_the_metrics(topic_corpus, tmp_path):
+  pytest.importorskip("tensorboardX")
+  from w2vjax.summaries import read_scalars
+  path, _ = topic_corpus
+  cfg = TrainConfig(corpus=str(path), dim=8, min_count=1, epochs=2, batch_size=64,
+                    tensorboard=True, log_every_seconds=0)
+  result = train(cfg, workdir=tmp_path / "run", show_progress=False)
+  scalars = read_scalars(tmp_path / "run" / "tensorboard")
+  assert [s for s, _ in scalars["loss"]] == [r["step"] for r in result.metrics]
+  np.testing.assert_allclose([v for _, v in scalars["loss"]],
+                             [r["loss"] for r in result.metrics], rtol=1e-6)
 
 
 @pytest.mark.parametrize("args,message", [

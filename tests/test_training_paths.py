@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from w2vjax import corpus as C
-from w2vjax import optim, training
+from w2vjax import optim, parallel, training
 from w2vjax.config import TrainConfig
 from w2vjax.model import SkipGram, init_params
 
@@ -65,6 +65,10 @@ def test_linear_schedule_decays_like_word2vec():
                              [0.025, 0.025 * (1 + 1e-4) / 2, 2.5e-6, 2.5e-6], rtol=1e-5)
 
 
+def _placed(epoch):
+  return training.place_epoch(epoch, parallel.make_topology(1))
+
+
 def _small_problem(objective="negative_sampling"):
   rng = np.random.default_rng(0)
   counts = np.sort(rng.integers(5, 200, 40))[::-1].astype(np.int64)
@@ -90,7 +94,7 @@ def test_dense_and_sparse_paths_train_identically(objective, optimizer):
     state = training.init_state(cfg, 40, opt)
     initial = jax.device_get(state.params)
     step = training.make_train_step(cfg, opt, noise)
-    epoch = C.make_epoch(jax.random.key(5), corpus, cfg.batch_size)
+    epoch = _placed(C.make_epoch(jax.random.key(5), corpus, cfg.batch_size))
     losses = []
     for i in range(20):
       state, totals = step(state, training.zero_totals(), epoch, i * cfg.batch_size)
@@ -119,7 +123,7 @@ def test_train_step_donates_state():
   opt = optim.make_optimizer("sgd", 0.025, 10)
   state = training.init_state(cfg, 40, opt)
   step = training.make_train_step(cfg, opt, noise)
-  epoch = C.make_epoch(jax.random.key(0), corpus, cfg.batch_size)
+  epoch = _placed(C.make_epoch(jax.random.key(0), corpus, cfg.batch_size))
   new_state, totals = step(state, training.zero_totals(), epoch, 0)
   assert state.params["u"].is_deleted()
   assert int(new_state.step) == 1
@@ -134,9 +138,10 @@ def test_sparse_adam_moves_only_rows_of_real_pairs():
   state = training.init_state(cfg, 40, opt)
   before = jax.device_get(state.params)
   step = training.make_train_step(cfg, opt, noise)
-  epoch = C.make_epoch(jax.random.key(2), corpus, cfg.batch_size)
+  raw_epoch = C.make_epoch(jax.random.key(2), corpus, cfg.batch_size)
+  epoch = _placed(raw_epoch)
   batch_key = jax.random.split(state.key)[1]  # the key the step will sample with
-  batch = jax.device_get(C.sample_batch(batch_key, epoch, 0, batch_size=16, window=3,
+  batch = jax.device_get(C.sample_batch(batch_key, raw_epoch, 0, batch_size=16, window=3,
                                         negatives=2, noise=noise))
   state, _ = step(state, training.zero_totals(), epoch, 0)
   after = jax.device_get(state.params)

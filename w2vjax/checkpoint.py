@@ -22,7 +22,7 @@ from w2vjax import io_utils
 FILENAME = "checkpoint.npz"
 # Fields that may change between a run and its resumption: they do not affect the vectors.
 RESUMABLE_CHANGES = frozenset({"log_every_seconds", "checkpoint_every_seconds", "resume",
-                               "eval_restrict_vocab", "cache_dir"})
+                               "eval_restrict_vocab", "cache_dir", "parallel", "tensorboard"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +40,8 @@ def save(workdir: str | os.PathLike, state, position: Position, config: dict,
          history: list[dict]) -> None:
   """Writes the checkpoint atomically: a kill leaves the previous one or this one."""
   state = state.replace(key=jax.random.key_data(state.key))
-  leaves = jax.device_get(jax.tree.leaves(state))
+  # This process's copy of each (replicated) array: the whole value, on any device count.
+  leaves = [leaf.addressable_data(0) for leaf in jax.tree.leaves(state)]
   meta = {"position": dataclasses.asdict(position), "config": config, "history": history}
   arrays = {f"leaf_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
   with io_utils.atomic_open(path_in(workdir), "wb") as f:

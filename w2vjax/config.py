@@ -35,6 +35,9 @@ class TrainConfig:
   final_lr_ratio: float = 1e-4  # the linear decay ends at learning_rate * final_lr_ratio
   update: str = "auto"  # dense | sparse | auto (sparse for negative sampling)
   seed: int = 0
+  # Devices: the global batch_size is split evenly over them.
+  parallel: str = "shard_map"  # shard_map | pmap: two wrappers of one per-device step
+  num_devices: int = 0  # 0: every device (every process's, in a multi-process run)
   # Reporting and checkpoints (with a workdir).
   log_every_seconds: float = 10.0
   checkpoint_every_seconds: float = 300.0

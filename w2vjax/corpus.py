@@ -140,21 +140,30 @@ def sample_batch(key: jax.Array, epoch: Epoch, start: jax.Array, *, batch_size: 
   dynamic window, which weights near contexts more) and pairs with every kept word at
   distance <= b in the same sentence. Slots beyond b, the corpus or the sentence have
   mask 0.
+
+  A centre's random draws come from ``key`` folded with its position in the epoch, so a
+  slice of a batch equals the batch of that slice: devices that each sample their part of
+  a global batch get exactly the pairs and noise words of a one-device run.
   """
-  k_window, k_noise = jax.random.split(key)
   n = epoch.tokens.shape[0]
+  index = start + jnp.arange(batch_size)
   pos = jax.lax.dynamic_slice(epoch.order, (start,), (batch_size,))
-  centre_ok = start + jnp.arange(batch_size) < epoch.num_kept
-  b = jax.random.randint(k_window, (batch_size, 1), 1, window + 1)
+  centre_ok = index < epoch.num_kept
+  slots = 2 * window
+
+  def draws(centre_key):
+    k_window, k_noise = jax.random.split(centre_key)
+    b = jax.random.randint(k_window, (), 1, window + 1)
+    if negatives and noise is not None:
+      return b, sample_noise(k_noise, noise, (slots, negatives))
+    return b, jnp.zeros((slots, 0), jnp.int32)
+
+  b, negs = jax.vmap(draws)(jax.vmap(jax.random.fold_in, (None, 0))(key, index))
   offsets = jnp.concatenate([jnp.arange(-window, 0), jnp.arange(1, window + 1)])
   ctx_pos = pos[:, None] + offsets[None, :]
   ctx_safe = jnp.clip(ctx_pos, 0, n - 1)
   mask = (centre_ok[:, None]
-          & (jnp.abs(offsets)[None, :] <= b)
+          & (jnp.abs(offsets)[None, :] <= b[:, None])
           & (ctx_pos >= 0) & (ctx_pos < epoch.num_kept)
           & (epoch.sentence[ctx_safe] == epoch.sentence[pos][:, None]))
-  if negatives and noise is not None:
-    negs = sample_noise(k_noise, noise, (*ctx_pos.shape, negatives))
-  else:
-    negs = jnp.zeros((*ctx_pos.shape, 0), jnp.int32)
   return Batch(epoch.tokens[pos], epoch.tokens[ctx_safe], negs, mask.astype(jnp.float32))

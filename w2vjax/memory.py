@@ -31,7 +31,7 @@ def estimate_bytes(config: TrainConfig, vocab_size: int, num_tokens: int) -> int
 
 def available_bytes(device: jax.Device | None = None) -> int | None:
   """Free memory on ``device`` (host memory for a CPU), or None if it cannot be told."""
-  device = device or jax.devices()[0]
+  device = device or jax.local_devices()[0]
   stats = device.memory_stats() if hasattr(device, "memory_stats") else None
   if stats and "bytes_limit" in stats:
     return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))

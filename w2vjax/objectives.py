@@ -24,7 +24,7 @@ learning rate means what it means in word2vec and gensim.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

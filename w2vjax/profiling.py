@@ -12,7 +12,7 @@ import jax
 import numpy as np
 
 from w2vjax import corpus as corpus_lib
-from w2vjax import optim, training
+from w2vjax import optim, parallel, training
 from w2vjax.config import TrainConfig
 from w2vjax.objectives import SAMPLED_OBJECTIVES
 
@@ -44,6 +44,7 @@ def time_train_step(config: TrainConfig, vocab_size: int, num_steps: int = 20,
   train_step = training.make_train_step(config, opt, noise)
   epoch = corpus_lib.make_epoch(jax.random.key(seed), device_corpus, config.batch_size)
   batches = max(1, int(epoch.num_kept) // config.batch_size)
+  epoch = training.place_epoch(epoch, parallel.make_topology(1))
   t0 = time.perf_counter()
   state, totals = train_step(state, training.zero_totals(), epoch, 0)
   jax.block_until_ready(totals)

@@ -10,22 +10,23 @@ import signal
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import flax.struct
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 
+from w2vjax import checkpoint, datasets, io_utils, memory, objectives, optim, parallel, text
 from w2vjax import corpus as corpus_lib
-from w2vjax import checkpoint, datasets, io_utils, memory, objectives, optim, text
 from w2vjax.config import TrainConfig
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError
 from w2vjax.gradients import negative_sampling_grads
-from w2vjax.objectives import SAMPLED_OBJECTIVES
 from w2vjax.model import CONTEXT_INITS, init_params
+from w2vjax.objectives import SAMPLED_OBJECTIVES
 from w2vjax.progress import Progress
 
 UPDATE_MODES = ("auto", "dense", "sparse")
@@ -108,8 +109,21 @@ def validate(config: TrainConfig) -> None:
   resolve_update(config)
 
 
+def process_share(ids: np.ndarray, sentence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """This process's contiguous, equal share of the corpus (all of it in a 1-process run).
+
+  Equal lengths keep the processes' epochs in step; the last few tokens of a corpus that
+  does not divide are dropped, and a sentence cut at a share boundary loses its windows
+  across the cut.
+  """
+  count, index = jax.process_count(), jax.process_index()
+  size = len(ids) // count
+  return ids[index * size:(index + 1) * size], sentence[index * size:(index + 1) * size]
+
+
 def prepare_data(config: TrainConfig) -> TrainingData:
-  """Reads (or loads the cached encoding of) the corpus and puts it on the device."""
+  """Reads (or loads the cached encoding of) the corpus and puts this process's share on
+  its device."""
   encoded = text.load_encoded(datasets.resolve_corpus(config.corpus), config.cache_dir or None)
   if encoded.num_tokens == 0:
     raise InputError(f"corpus {config.corpus} holds no words")
@@ -121,12 +135,13 @@ def prepare_data(config: TrainConfig) -> TrainingData:
   if len(vocab) < needed:
     raise InputError(f"vocabulary has {len(vocab)} words with min_count={config.min_count}; "
                      f"need at least {needed}: lower min_count or use a larger corpus")
-  ids, sentence = encoded.restrict(vocab)
+  ids, sentence = process_share(*encoded.restrict(vocab))
   memory.check_fits(config, len(vocab), len(ids))
   device_corpus = corpus_lib.make_device_corpus(ids, sentence, vocab.counts, config.subsample)
   keep = corpus_lib.subsample_keep_prob(vocab.counts, config.subsample)
   noise = (corpus_lib.make_noise_sampler(vocab.counts, config.noise_exponent)
            if config.objective in SAMPLED_OBJECTIVES else None)
+  # Both are global counts: every process plans the same number of steps.
   return TrainingData(vocab, device_corpus, noise, encoded.num_tokens,
                       float(np.dot(vocab.counts, keep)))
 
@@ -149,7 +164,9 @@ def sampled_sparse_step(opt: optim.Optimizer, pair_fn: Callable, params: dict,
                         opt_state: dict, batch: corpus_lib.Batch):
   """One row-sparse update of a K-sample objective: only the touched rows change.
 
-  ``pair_fn`` is ``pair_loss_and_grads(...)``.
+  ``pair_fn`` is ``pair_loss_and_grads(...)``. Runs on each device of the ``data`` axis:
+  the touched rows and their gradients are all-gathered, so every replica applies the
+  whole global batch's update.
   """
   centres, slots = batch.contexts.shape
   dim = params["u"].shape[1]
@@ -168,48 +185,66 @@ def sampled_sparse_step(opt: optim.Optimizer, pair_fn: Callable, params: dict,
   # they would change nothing under SGD, but Adam's momentum would still move them.
   vocab_size = params["u"].shape[0]
   u_rows = jnp.where(batch.mask.any(axis=1), batch.targets, vocab_size)
-  new_u, state_u = optim.sparse_update(opt, params["u"], opt_state["u"], u_rows, du_rows)
   pair_ok = mask[:, 0] > 0
   v_rows = jnp.concatenate([jnp.where(pair_ok, contexts, vocab_size),
                             jnp.where(pair_ok[:, None], negatives, vocab_size).reshape(-1)])
   v_grads = jnp.concatenate([dv_c * mask, (dv_negs * mask[:, :, None]).reshape(-1, dim)])
+  u_rows, du_rows, v_rows, v_grads = jax.lax.all_gather(
+      (u_rows, du_rows, v_rows, v_grads), parallel.AXIS, tiled=True)
+  loss = jax.lax.psum(loss, parallel.AXIS)
+  new_u, state_u = optim.sparse_update(opt, params["u"], opt_state["u"], u_rows, du_rows)
   new_v, state_v = optim.sparse_update(opt, params["v"], opt_state["v"], v_rows, v_grads)
   return loss, {"u": new_u, "v": new_v}, {"u": state_u, "v": state_v}
 
 
 def make_train_step(config: TrainConfig, opt: optim.Optimizer,
-                    noise: corpus_lib.NoiseSampler | None) -> Callable:
-  """Builds the jitted ``train_step(state, totals, epoch, start) -> (state, totals)``.
+                    noise: corpus_lib.NoiseSampler | None,
+                    topology: parallel.Topology | None = None) -> Callable:
+  """Builds ``train_step(state, totals, epoch_blocks, start) -> (state, totals)``.
 
-  ``totals`` holds running sums of the loss and of the pairs trained (see ``zero_totals``).
-  The state and totals are donated: the tables are updated in place, not copied.
+  One step of the global batch ``config.batch_size``, split evenly over the topology's
+  devices (default: one device). ``epoch_blocks`` is ``place_epoch(epoch, topology)``;
+  ``start`` is the step's first centre in this process's epoch order. ``totals`` holds
+  running sums of the loss and of the pairs trained (see ``zero_totals``). The state and
+  totals are donated: the tables are updated in place, not copied.
   """
+  topology = topology or parallel.make_topology(1, config.parallel)
   mode = resolve_update(config)
   sampled = config.objective in SAMPLED_OBJECTIVES
+  device_batch = parallel.check_batch(config.batch_size, topology)
+  local_count = len(topology.local_devices)
   sample = functools.partial(
-      corpus_lib.sample_batch, batch_size=config.batch_size, window=config.window,
+      corpus_lib.sample_batch, batch_size=device_batch, window=config.window,
       negatives=config.negatives if sampled else 0, noise=noise)
   log_noise = noise.log_probs if sampled else None
   loss_and_grad = jax.value_and_grad(
       lambda params, batch: objectives.batch_loss(config.objective, params, batch, log_noise))
   pair_fn = pair_loss_and_grads(config.objective, log_noise) if sampled else None
 
-  def train_step(state: TrainState, totals: dict, epoch: corpus_lib.Epoch, start: jax.Array):
+  def device_step(state: TrainState, totals: dict, start: jax.Array, epoch: corpus_lib.Epoch):
     key, batch_key = jax.random.split(state.key)
-    batch = sample(batch_key, epoch, start)
+    # This device's slice of its process's part of the global batch.
+    local_index = jax.lax.axis_index(parallel.AXIS) % local_count
+    batch = sample(batch_key, epoch, start + local_index * device_batch)
     if mode == "dense":
-      loss, grads = loss_and_grad(state.params, batch)
+      loss, grads = jax.lax.psum(loss_and_grad(state.params, batch), parallel.AXIS)
       params, opt_state = optim.dense_update(opt, state.params, state.opt_state, grads)
     else:
       loss, params, opt_state = sampled_sparse_step(
           opt, pair_fn, state.params, state.opt_state, batch)
     # Running sums stay on the device; the host reads them once per report, because
     # fetching (or stacking) one tiny array per step costs more than the step itself.
-    totals = {"loss_sum": totals["loss_sum"] + loss,
-              "pairs": totals["pairs"] + jnp.sum(batch.mask, dtype=jnp.int32)}
+    pairs = jax.lax.psum(jnp.sum(batch.mask, dtype=jnp.int32), parallel.AXIS)
+    totals = {"loss_sum": totals["loss_sum"] + loss, "pairs": totals["pairs"] + pairs}
     return TrainState(state.step + 1, params, opt_state, key), totals
 
-  return jax.jit(train_step, donate_argnums=(0, 1))
+  wrapped = parallel.wrap(device_step, topology, num_replicated=3, num_blocked=1)
+  return lambda state, totals, epoch_blocks, start: wrapped(state, totals, start, epoch_blocks)
+
+
+def place_epoch(epoch: corpus_lib.Epoch, topology: parallel.Topology) -> corpus_lib.Epoch:
+  """This process's epoch, one copy per local device, as the train step takes it."""
+  return parallel.per_device_copies(epoch, topology)
 
 
 def zero_totals() -> dict:
@@ -252,8 +287,9 @@ class _Reporter:
   """
 
   def __init__(self, config: TrainConfig, total_words: float, workdir: Path | None,
-               show_progress: bool, history: list[dict]):
+               show_progress: bool, history: list[dict], devices: int = 1):
     self.config = config
+    self.devices = devices
     self.progress = Progress(total_words, config.log_every_seconds, enabled=show_progress)
     self.path = Path(workdir) / "metrics.jsonl" if workdir is not None else None
     self.tensorboard = None
@@ -272,13 +308,13 @@ class _Reporter:
 
   def report(self, totals: dict, step: int, epoch: int, words: float, lr: float) -> None:
     """Records the metrics summed since the last report (``totals``, read from the device)."""
-    totals = jax.device_get(totals)
+    totals = parallel.to_host(totals)
     now = time.perf_counter()
     pairs = int(totals["pairs"])
     record = {"step": step, "epoch": epoch, "loss": float(totals["loss_sum"]) / max(pairs, 1),
               "pairs": pairs, "learning_rate": lr, "words": words,
               "words_per_sec": (words - self.last_words) / (now - self.last_time),
-              "devices": 1, "elapsed_sec": self.elapsed_before + now - self.start}
+              "devices": self.devices, "elapsed_sec": self.elapsed_before + now - self.start}
     self.last_time, self.last_words = now, words
     if not np.isfinite(record["loss"]):
       raise FloatingPointError(
@@ -322,38 +358,57 @@ def _restore(workdir: Path, state: TrainState, config: TrainConfig):
                    "workdir, or --config.resume=false to start over there")
 
 
-def _prepare_workdir(workdir: Path, state: TrainState, config: TrainConfig):
-  """Creates the workdir, resumes from its checkpoint if allowed, records the config."""
-  workdir.mkdir(parents=True, exist_ok=True)
-  for stale in workdir.glob(".*.tmp"):  # left by a run killed in the middle of a write
-    stale.unlink()
+def _prepare_workdir(workdir: Path, state: TrainState, config: TrainConfig, writer: bool):
+  """Creates the workdir, resumes from its checkpoint if allowed, records the config.
+
+  Every process of a multi-process run resumes from the checkpoint (on a shared file
+  system); only the ``writer`` changes the workdir.
+  """
+  if writer:
+    workdir.mkdir(parents=True, exist_ok=True)
+    for stale in workdir.glob(".*.tmp"):  # left by a run killed in the middle of a write
+      stale.unlink()
   position, history = checkpoint.Position(0, 0, 0), []
   if config.resume and checkpoint.path_in(workdir).is_file():
     state, position, history = _restore(workdir, state, config)
-  io_utils.write_json(workdir / "config.json", config.to_dict())
+  if writer:
+    io_utils.write_json(workdir / "config.json", config.to_dict())
   return state, position, history
+
+
+def _steps_in_epoch(epoch: corpus_lib.Epoch, process_batch: int) -> int:
+  """Steps that visit every kept centre; the most any process needs, so all stay in step."""
+  kept = int(epoch.num_kept)
+  if jax.process_count() > 1:
+    kept = int(np.max(multihost_utils.process_allgather(np.int64(kept))))
+  return max(1, corpus_lib.ceil_div(kept, process_batch))
 
 
 def _run_epochs(config: TrainConfig, data: TrainingData, opt: optim.Optimizer,
                 state: TrainState, position: checkpoint.Position, reporter: _Reporter,
-                workdir: Path | None) -> tuple[TrainState, float]:
-  """The loop from ``position`` to the last epoch; returns the state and seconds saving."""
-  train_step = make_train_step(config, opt, data.noise)
+                workdir: Path | None, topology: parallel.Topology) -> tuple[TrainState, float]:
+  """The loop from ``position`` to the last epoch; returns the state and seconds saving.
+
+  ``workdir`` is None on every process but the first: only it writes checkpoints.
+  """
+  train_step = make_train_step(config, opt, data.noise, topology)
   make_epoch = jax.jit(corpus_lib.make_epoch, static_argnums=2)
   epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
   num_epochs, total_steps = data.plan(config)
-  step, totals = position.step, zero_totals()
+  process_batch = config.batch_size // topology.num_processes
+  step, totals = position.step, parallel.replicate(zero_totals(), topology)
   last_save, save_seconds = time.perf_counter(), 0.0
   with _stop_requests() as stop:
     for epoch_index in range(position.epoch, num_epochs):
       if config.max_steps and step >= total_steps:
         break
       epoch = make_epoch(jax.random.fold_in(epoch_key, epoch_index), data.corpus,
-                         config.batch_size)
-      num_steps = max(1, corpus_lib.ceil_div(int(epoch.num_kept), config.batch_size))
+                         process_batch)
+      num_steps = _steps_in_epoch(epoch, process_batch)
+      epoch = place_epoch(epoch, topology)
       first = position.step_in_epoch if epoch_index == position.epoch else 0
       for i in range(first, num_steps):
-        state, totals = train_step(state, totals, epoch, i * config.batch_size)
+        state, totals = train_step(state, totals, epoch, i * process_batch)
         step += 1
         finished = (step == config.max_steps
                     or i + 1 == num_steps and epoch_index + 1 == num_epochs)
@@ -363,7 +418,7 @@ def _run_epochs(config: TrainConfig, data: TrainingData, opt: optim.Optimizer,
           # Reported before saving: a NaN loss stops the run before it reaches a checkpoint.
           words = data.raw_words * (epoch_index + (i + 1) / num_steps)
           reporter.report(totals, step, epoch_index + 1, words, float(opt.schedule(step - 1)))
-          totals = zero_totals()
+          totals = parallel.replicate(zero_totals(), topology)
         if save:
           t = time.perf_counter()
           checkpoint.save(workdir, state, checkpoint.Position(epoch_index, i + 1, step),
@@ -390,25 +445,32 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   """
   validate(config)
   t0 = time.perf_counter()
+  topology = parallel.make_topology(config.num_devices, config.parallel)
+  parallel.check_batch(config.batch_size, topology)
   data = data or prepare_data(config)
   _, total_steps = data.plan(config)
   opt = optim.make_optimizer(config.optimizer, config.learning_rate, total_steps,
                              config.lr_schedule, config.final_lr_ratio)
   state = init_state(config, len(data.vocab), opt)
   position, history = checkpoint.Position(0, 0, 0), []
+  writer = jax.process_index() == 0  # in a multi-process run only the first one writes
   if workdir is not None:
     workdir = Path(workdir)
-    state, position, history = _prepare_workdir(workdir, state, config)
+    state, position, history = _prepare_workdir(workdir, state, config, writer)
+  state = parallel.replicate(state, topology)
   startup = time.perf_counter() - t0
   total_words = data.raw_words * total_steps / data.steps_per_epoch(config.batch_size)
-  reporter = _Reporter(config, total_words, workdir, show_progress, history)
+  own_workdir = workdir if writer else None
+  reporter = _Reporter(config, total_words, own_workdir, show_progress and writer, history,
+                       topology.num_devices)
   try:
-    state, save_seconds = _run_epochs(config, data, opt, state, position, reporter, workdir)
-    params = jax.device_get(state.params)
+    state, save_seconds = _run_epochs(config, data, opt, state, position, reporter,
+                                      own_workdir, topology)
+    params = parallel.to_host(state.params)
   finally:
     reporter.close()
   seconds = time.perf_counter() - reporter.start
   return TrainResult(config, data.vocab, params,
                      Embeddings(data.vocab.words, np.asarray(params["u"], np.float32)),
                      reporter.history, startup, seconds, reporter.trained_words() / seconds,
-                     save_seconds, data.raw_words)
+                     save_seconds, data.raw_words, topology.num_devices)

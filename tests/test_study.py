@@ -1,0 +1,69 @@
+"""The objective study, smoke-sized: every member trains, the table and plots appear."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments.compare_objectives import StudyConfig, members, run_study
+from w2vjax.config import TrainConfig
+from w2vjax.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_members_cover_every_objective_and_k():
+  names = list(members(StudyConfig(train=TrainConfig())))
+  assert names == ["softmax", "ns_k1", "ns_k2", "ns_k5", "ns_k10", "ns_k20", "ssm_k5",
+                   "ssm_k20", "nce_k5", "nce_k20"]
+
+
+def test_study_config_round_trips_and_rejects_unknown_fields():
+  study = StudyConfig(train=TrainConfig(dim=7), negatives=(3,))
+  assert StudyConfig.from_dict(study.to_dict()) == study
+  with pytest.raises(InputError, match="unknown config field"):
+    StudyConfig.from_dict({**study.to_dict(), "bogus": 1})
+
+
+def test_smoke_study_writes_table_and_plots(tmp_path):
+  rows, table = run_study(StudyConfig(train=TrainConfig(), smoke=True), tmp_path)
+  runs = {r["run"] for r in rows}
+  assert runs == {"softmax", "ns_k2", "ns_k5", "ssm_k5", "nce_k5"}
+  assert sorted(r["comparison"] for r in rows) == ["equal_epochs"] * 5 + ["equal_time"] * 5
+  for row in rows:
+    # Every member learns: random vectors score about 0 on WS-353 (smoke reaches 0.26-0.43).
+    assert row["ws353"] > 0.15, row
+    assert 0 <= row["analogy_3cosadd"] <= 1 and 0.5 <= row["rt_polarity"] <= 1
+    assert row["peak_memory_mb"] > 0 and row["words_per_sec"] > 0
+  for row in (r for r in rows if r["comparison"] == "equal_epochs"):
+    assert row["epochs"] == pytest.approx(1.0)
+  # A budget run trains exactly the steps its config asks for.
+  for name in runs:
+    summary = json.loads((tmp_path / "runs" / f"budget_{name}" / "eval.json").read_text())
+    assert summary["metrics"][-1]["step"] == summary["config"]["max_steps"] > 0
+  with open(tmp_path / "results.csv") as f:
+    assert len(list(csv.DictReader(f))) == 10
+  assert "### Equal epochs" in table and "| softmax |" in table
+  assert (tmp_path / "results.md").read_text() == table
+  for name in ("quality_vs_k.png", "loss_vs_time.png", "step_time_vs_vocab.png"):
+    assert (tmp_path / name).read_bytes()[:8] == PNG
+  # A rerun reuses every finished member instead of training it again.
+  stamp = (tmp_path / "runs" / "ns_k5" / "eval.json").stat().st_mtime_ns
+  again, _ = run_study(StudyConfig(train=TrainConfig(), smoke=True, timing_vocab_sizes=(500,)),
+                       tmp_path)
+  assert (tmp_path / "runs" / "ns_k5" / "eval.json").stat().st_mtime_ns == stamp
+  assert [r["ws353"] for r in again] == [r["ws353"] for r in rows]
+
+
+def test_study_launcher_rejects_unknown_field(tmp_path):
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.run", "--experiment=compare_objectives",
+       "--config.bogus=1", f"--workdir={tmp_path}"],
+      cwd=ROOT, capture_output=True, text=True, env=dict(os.environ), timeout=300)
+  assert proc.returncode != 0 and "Traceback" not in proc.stderr
+  assert "unknown config field 'bogus'" in proc.stderr.strip().splitlines()[-1]

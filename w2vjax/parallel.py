@@ -1,0 +1,164 @@
+"""Data parallelism over every device: one per-device step, two ways to run it.
+
+The training step is written for one device: it samples its own slice of the global
+batch and reduces over the mesh axis ``data`` (``lax.psum`` of dense gradients, an
+all-gather of touched rows and their gradients on the row-sparse path), so every replica
+applies the same update to its copy of the tables. ``wrap`` runs that step with
+``jax.shard_map`` over a 1-D mesh (the default) or with ``jax.pmap``; on one device both
+reduce to the plain step.
+
+Across processes (``jax.distributed``), the mesh spans every process's devices; each
+process holds its own share of the corpus and its devices sample centre words from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from w2vjax.errors import InputError
+
+AXIS = "data"
+MODES = ("shard_map", "pmap")
+
+
+@dataclasses.dataclass(frozen=True)
+class Topology:
+  """The devices a run uses and how they split the work."""
+
+  mesh: Mesh
+  mode: str  # shard_map | pmap
+
+  @property
+  def num_devices(self) -> int:
+    return self.mesh.devices.size
+
+  @property
+  def local_devices(self) -> list[jax.Device]:
+    return [d for d in self.mesh.devices.flat if d.process_index == jax.process_index()]
+
+  @property
+  def num_processes(self) -> int:
+    return len({d.process_index for d in self.mesh.devices.flat})
+
+
+def initialize_distributed(coordinator: str, num_processes: int, process_id: int) -> None:
+  """Joins a multi-process run on JAX's own runtime (one call per process, before JAX work)."""
+  if num_processes < 1 or not 0 <= process_id < num_processes:
+    raise InputError(f"process_id must be in 0..{num_processes - 1}, got {process_id}")
+  jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
+                             process_id=process_id)
+
+
+def make_topology(num_devices: int = 0, mode: str = "shard_map") -> Topology:
+  """A 1-D mesh over the first ``num_devices`` devices (0: all of them, every process's)."""
+  if mode not in MODES:
+    raise InputError(f"unknown parallel {mode!r}; choose one of {MODES}")
+  devices = jax.devices()
+  if num_devices < 0 or num_devices > len(devices):
+    raise InputError(f"num_devices={num_devices} but {len(devices)} devices are available")
+  if jax.process_count() > 1 and num_devices not in (0, len(devices)):
+    raise InputError("a multi-process run uses every device: leave num_devices at 0")
+  chosen = devices[:num_devices or len(devices)]
+  return Topology(Mesh(np.array(chosen), (AXIS,)), mode)
+
+
+def check_batch(batch_size: int, topology: Topology) -> int:
+  """The per-device batch: the global batch split evenly, or a one-line error."""
+  n = topology.num_devices
+  if batch_size % n:
+    raise InputError(f"batch_size={batch_size} does not split evenly over {n} devices; "
+                     f"use a multiple of {n}")
+  return batch_size // n
+
+
+def replicate(tree, topology: Topology):
+  """The same value on every device of the mesh."""
+  sharding = NamedSharding(topology.mesh, P())
+  if topology.num_processes == 1:
+    return jax.device_put(tree, sharding)
+
+  def put(x):
+    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+      return jax.random.wrap_key_data(put(jax.random.key_data(x)))
+    return jax.make_array_from_process_local_data(sharding, np.asarray(x))
+
+  return jax.tree.map(put, tree)
+
+
+def per_device_copies(tree, topology: Topology):
+  """Stacks this process's value once per local device, as one array sharded over ``data``.
+
+  Inside the step each device sees its own [1, ...] block: in a multi-process run the
+  blocks of different processes differ (each holds its share of the corpus).
+  """
+  sharding = NamedSharding(topology.mesh, P(AXIS))
+
+  def stack(x):
+    blocks = [jax.device_put(x[None], d) for d in topology.local_devices]
+    return jax.make_array_from_single_device_arrays(
+        (topology.num_devices, *x.shape), sharding, blocks)
+
+  return jax.tree.map(stack, tree)
+
+
+def to_host(tree):
+  """NumPy copies of replicated arrays, read from this process's first copy."""
+  return jax.tree.map(lambda x: np.asarray(x.addressable_data(0)), tree)
+
+
+def wrap(device_step: Callable, topology: Topology, num_replicated: int,
+         num_blocked: int) -> Callable:
+  """Runs ``device_step(*replicated, *blocked)`` on every device of the mesh, jitted.
+
+  The first ``num_replicated`` arguments (and every output) are replicated; the next
+  ``num_blocked`` are ``per_device_copies`` whose leading axis is taken off before the
+  step sees them. The first two arguments are donated.
+  """
+  def step(*args):
+    replicated, blocked = args[:num_replicated], args[num_replicated:]
+    return device_step(*replicated, *jax.tree.map(lambda x: x[0], blocked))
+
+  if topology.mode == "pmap":
+    return jax.pmap(device_step, axis_name=AXIS,
+                    in_axes=(None,) * num_replicated + (0,) * num_blocked, out_axes=None,
+                    devices=list(topology.mesh.devices.flat), donate_argnums=(0, 1))
+  # Replication of the outputs holds by construction (every device applies the same
+  # reduced update), but JAX cannot infer it through an all-gather: check_vma=False.
+  mapped = jax.shard_map(step, mesh=topology.mesh,
+                         in_specs=(P(),) * num_replicated + (P(AXIS),) * num_blocked,
+                         out_specs=P(), check_vma=False)
+  return jax.jit(mapped, donate_argnums=(0, 1))
+
+
+def vocab_sharded_softmax_loss(topology: Topology) -> Callable:
+  """``loss(u, v, targets, contexts, mask)``: full softmax with v split by rows over devices.
+
+  For vocabularies whose context table is too large for one device: ``v`` [V, d] is
+  sharded by rows (V divisible by the device count), so each device computes the logits
+  of its own slice of the vocabulary, and the log-partition function is a distributed
+  logsumexp: the global max of the logits (``pmax``, no gradient: the shift cancels), then
+  the ``psum`` of each slice's sum of shifted exponentials. The context's logit comes from
+  the device that holds its row. Returns the summed loss of the masked pairs; it is
+  differentiable, and its gradient with respect to ``v`` stays sharded.
+  """
+  def device_loss(u, v_rows, targets, contexts, mask):
+    rows = v_rows.shape[0]
+    logits = u[targets] @ v_rows.T  # [B, V / n]
+    shift = jax.lax.pmax(jax.lax.stop_gradient(logits.max(axis=1)), AXIS)
+    partition = jax.lax.psum(jnp.exp(logits - shift[:, None]).sum(axis=1), AXIS)
+    log_partition = jnp.log(partition) + shift  # [B]
+    local = contexts - jax.lax.axis_index(AXIS) * rows
+    here = (local >= 0) & (local < rows)
+    picked = jnp.take_along_axis(logits, jnp.clip(local, 0, rows - 1), axis=1)
+    context_logits = jax.lax.psum(jnp.where(here, picked, 0.0), AXIS)  # [B, C]
+    return jnp.sum(mask.sum(axis=1) * log_partition) - jnp.sum(mask * context_logits)
+
+  return jax.shard_map(device_loss, mesh=topology.mesh,
+                       in_specs=(P(), P(AXIS), P(), P(), P()), out_specs=P())
