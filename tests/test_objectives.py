@@ -123,3 +123,25 @@ def test_closed_form_grads_formulas():
   np.testing.assert_allclose(du, (s(u @ vc) - 1) * vc + s(u @ vn[0]) * vn[0], rtol=1e-6)
   np.testing.assert_allclose(dvc, (s(u @ vc) - 1) * u, rtol=1e-6)
   np.testing.assert_allclose(dvn[0], s(u @ vn[0]) * u, rtol=1e-6)
+
+
+def test_shared_negative_grads_match_autodiff_of_the_pair_losses():
+  # The centre's pairs each pay the same K noise terms: the closed form must equal
+  # jax.grad of the sum of per-pair negative-sampling losses with the noise rows repeated.
+  from w2vjax.gradients import shared_negative_sampling_grads
+  rng = np.random.default_rng(7)
+  u, vc, vn = rng.normal(size=6), rng.normal(size=(4, 6)), rng.normal(size=(3, 6))
+  mask = np.array([1.0, 0.0, 1.0, 1.0])
+
+  def summed(u, vc, vn):
+    per_pair = jax.vmap(objectives.negative_sampling_loss, in_axes=(None, 0, None))(u, vc, vn)
+    return jnp.sum(per_pair * mask)
+
+  want_loss = summed(u, vc, vn)
+  want = jax.grad(summed, argnums=(0, 1, 2))(u, vc, vn)
+  loss, du, dvc, dvn = shared_negative_sampling_grads(jnp.asarray(u), jnp.asarray(vc),
+                                                      jnp.asarray(vn), jnp.asarray(mask))
+  np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+  for got, expected in zip((du, dvc, dvn), want):
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+  assert np.all(np.asarray(dvc)[1] == 0)  # the empty slot gets no gradient

@@ -78,10 +78,12 @@ def _small_problem(objective="negative_sampling"):
   return corpus, noise
 
 
-@pytest.mark.parametrize("objective,optimizer", [
-    ("negative_sampling", "sgd"), ("negative_sampling", "adagrad"), ("nce", "sgd"),
-    ("sampled_softmax", "sgd"), ("sampled_softmax", "adagrad")])
-def test_dense_and_sparse_paths_train_identically(objective, optimizer):
+@pytest.mark.parametrize("objective,optimizer,shared", [
+    ("negative_sampling", "sgd", False), ("negative_sampling", "adagrad", False),
+    ("nce", "sgd", False), ("sampled_softmax", "sgd", False),
+    ("sampled_softmax", "adagrad", False), ("negative_sampling", "sgd", True),
+    ("negative_sampling", "adagrad", True)])
+def test_dense_and_sparse_paths_train_identically(objective, optimizer, shared):
   # The dense path is jax.grad of the batch loss; the sparse path is the closed form
   # (negative sampling) or per-pair autodiff (the others), scattered into touched rows.
   corpus, noise = _small_problem()
@@ -89,7 +91,8 @@ def test_dense_and_sparse_paths_train_identically(objective, optimizer):
   for update in ("dense", "sparse"):
     cfg = TrainConfig(dim=8, window=3, negatives=4, batch_size=32, optimizer=optimizer,
                       learning_rate=0.2 if (optimizer, objective) == ("sgd", "negative_sampling")
-                      else 0.05, update=update, context_init="uniform", objective=objective)
+                      else 0.05, update=update, context_init="uniform", objective=objective,
+                      share_negatives=shared)
     opt = optim.make_optimizer(cfg.optimizer, cfg.learning_rate, 100)
     state = training.init_state(cfg, 40, opt)
     initial = jax.device_get(state.params)

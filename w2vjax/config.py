@@ -20,6 +20,7 @@ class TrainConfig:
   window: int = 5  # maximum window m; each centre word draws b ~ U{1..m}
   objective: str = "negative_sampling"  # negative_sampling | nce | sampled_softmax | softmax
   negatives: int = 5  # K noise words per pair
+  share_negatives: bool = False  # one set of K noise words per centre, shared by its pairs
   noise_exponent: float = 0.75  # noise distribution: unigram ** noise_exponent
   init_scale: float = 0.5  # u ~ U(-init_scale/dim, +init_scale/dim)
   context_init: str = "zeros"  # v initialisation: "zeros" (word2vec) or "uniform"

@@ -44,7 +44,7 @@ class Batch(NamedTuple):
 
   targets: jax.Array  # int32 [B] centre words (u table)
   contexts: jax.Array  # int32 [B, C] context words (v table)
-  negatives: jax.Array  # int32 [B, C, K] noise words for each pair (v table)
+  negatives: jax.Array  # int32 [B, C, K] noise words per pair, or [B, 1, K] shared by a centre
   mask: jax.Array  # float32 [B, C] 1 for a real pair, 0 for an empty slot
 
 
@@ -133,13 +133,15 @@ def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int) -> Epoch:
 
 
 def sample_batch(key: jax.Array, epoch: Epoch, start: jax.Array, *, batch_size: int,
-                 window: int, negatives: int, noise: NoiseSampler | None) -> Batch:
+                 window: int, negatives: int, noise: NoiseSampler | None,
+                 share_negatives: bool = False) -> Batch:
   """Pairs for the centre words ``epoch.order[start : start + batch_size]``.
 
   Each centre word draws its effective window b uniformly from 1..window (word2vec's
   dynamic window, which weights near contexts more) and pairs with every kept word at
   distance <= b in the same sentence. Slots beyond b, the corpus or the sentence have
-  mask 0.
+  mask 0. With ``share_negatives`` each centre draws one set of K noise words that all its
+  pairs use (negatives [B, 1, K]), as BlazingText does.
 
   A centre's random draws come from ``key`` folded with its position in the epoch, so a
   slice of a batch equals the batch of that slice: devices that each sample their part of
@@ -155,7 +157,7 @@ def sample_batch(key: jax.Array, epoch: Epoch, start: jax.Array, *, batch_size: 
     k_window, k_noise = jax.random.split(centre_key)
     b = jax.random.randint(k_window, (), 1, window + 1)
     if negatives and noise is not None:
-      return b, sample_noise(k_noise, noise, (slots, negatives))
+      return b, sample_noise(k_noise, noise, (1 if share_negatives else slots, negatives))
     return b, jnp.zeros((slots, 0), jnp.int32)
 
   b, negs = jax.vmap(draws)(jax.vmap(jax.random.fold_in, (None, 0))(key, index))

@@ -24,3 +24,26 @@ def negative_sampling_grads(u_t: jax.Array, v_c: jax.Array, v_negs: jax.Array
   neg_coef = jax.nn.sigmoid(v_negs @ u_t)  # [K], in (0, 1)
   du_t = pos_coef * v_c + neg_coef @ v_negs
   return du_t, pos_coef * u_t, neg_coef[:, None] * u_t[None, :]
+
+
+def shared_negative_sampling_grads(u_t: jax.Array, v_c: jax.Array, v_negs: jax.Array,
+                                   mask: jax.Array):
+  """One centre's pairs with K noise words shared by all of them (BlazingText's sharing).
+
+  ``v_c`` [C, d] are the context rows, ``v_negs`` [K, d] the shared noise rows and
+  ``mask`` [C] marks real pairs. The summed loss of the n = sum(mask) pairs is
+  sum_c mask_c (-log s(u.v_c)) + n sum_i (-log s(-u.v_i)): a noise score u.v_i depends on
+  the centre only, so it is computed once, and (a)-(c) become
+
+    dL/du   = sum_c mask_c (s(u.v_c) - 1) v_c + n sum_i s(u.v_i) v_i
+    dL/dv_c = mask_c (s(u.v_c) - 1) u,      dL/dv_i = n s(u.v_i) u.
+
+  Returns (loss, dL/du [d], dL/dv_c [C, d], dL/dv_negs [K, d]).
+  """
+  pos, neg = v_c @ u_t, v_negs @ u_t
+  pairs = mask.sum()
+  loss = -(mask @ jax.nn.log_sigmoid(pos)) - pairs * jax.nn.log_sigmoid(-neg).sum()
+  pos_coef = mask * (jax.nn.sigmoid(pos) - 1.0)  # [C]
+  neg_coef = pairs * jax.nn.sigmoid(neg)  # [K]
+  du_t = pos_coef @ v_c + neg_coef @ v_negs
+  return loss, du_t, pos_coef[:, None] * u_t[None, :], neg_coef[:, None] * u_t[None, :]

@@ -110,9 +110,11 @@ def pair_losses(objective: str, params: dict, batch: Batch,
   else:
     per_pair = sampled_pair_loss(objective, log_noise)
     per_centre = jax.vmap(per_pair, in_axes=(None, 0, 0, 0, 0))
-    losses = jax.vmap(per_centre)(u_t, params["v"][batch.contexts],
-                                  params["v"][batch.negatives], batch.contexts,
-                                  batch.negatives)
+    # Negatives shared by a centre's pairs ([B, 1, K]) are the same words for every slot.
+    negatives = jnp.broadcast_to(batch.negatives,
+                                 (*batch.contexts.shape, batch.negatives.shape[-1]))
+    losses = jax.vmap(per_centre)(u_t, params["v"][batch.contexts], params["v"][negatives],
+                                  batch.contexts, negatives)
   return losses * batch.mask
 
 

@@ -24,7 +24,7 @@ from w2vjax import corpus as corpus_lib
 from w2vjax.config import TrainConfig
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError
-from w2vjax.gradients import negative_sampling_grads
+from w2vjax.gradients import negative_sampling_grads, shared_negative_sampling_grads
 from w2vjax.model import CONTEXT_INITS, init_params
 from w2vjax.objectives import SAMPLED_OBJECTIVES
 from w2vjax.progress import Progress
@@ -99,6 +99,8 @@ def validate(config: TrainConfig) -> None:
   for name in positive:
     if getattr(config, name) <= 0:
       raise InputError(f"{name} must be positive, got {getattr(config, name)}")
+  if config.share_negatives and config.objective != "negative_sampling":
+    raise InputError(f"share_negatives is for negative_sampling, not {config.objective}")
   if config.objective in SAMPLED_OBJECTIVES and config.negatives < 1:
     raise InputError(f"{config.objective} needs negatives >= 1, got {config.negatives}")
   for name in ("subsample", "max_vocab", "max_steps"):
@@ -189,11 +191,38 @@ def sampled_sparse_step(opt: optim.Optimizer, pair_fn: Callable, params: dict,
   v_rows = jnp.concatenate([jnp.where(pair_ok, contexts, vocab_size),
                             jnp.where(pair_ok[:, None], negatives, vocab_size).reshape(-1)])
   v_grads = jnp.concatenate([dv_c * mask, (dv_negs * mask[:, :, None]).reshape(-1, dim)])
-  u_rows, du_rows, v_rows, v_grads = jax.lax.all_gather(
-      (u_rows, du_rows, v_rows, v_grads), parallel.AXIS, tiled=True)
+  return _apply_row_updates(opt, params, opt_state, loss, (u_rows, du_rows),
+                            (v_rows, v_grads))
+
+
+def shared_negatives_sparse_step(opt: optim.Optimizer, params: dict, opt_state: dict,
+                                 batch: corpus_lib.Batch):
+  """The row-sparse negative-sampling step when a centre's pairs share their noise words.
+
+  The noise rows are gathered and updated once per centre instead of once per pair: K
+  rows per centre, not 2 * window * K.
+  """
+  dim, vocab_size = params["u"].shape[1], params["u"].shape[0]
+  negatives = batch.negatives[:, 0]  # [B, K]
+  loss, du_rows, dv_c, dv_negs = jax.vmap(shared_negative_sampling_grads)(
+      params["u"][batch.targets], params["v"][batch.contexts], params["v"][negatives],
+      batch.mask)
+  has_pairs = batch.mask.any(axis=1)
+  u_rows = jnp.where(has_pairs, batch.targets, vocab_size)
+  v_rows = jnp.concatenate([jnp.where(batch.mask > 0, batch.contexts, vocab_size).reshape(-1),
+                            jnp.where(has_pairs[:, None], negatives, vocab_size).reshape(-1)])
+  v_grads = jnp.concatenate([dv_c.reshape(-1, dim), dv_negs.reshape(-1, dim)])
+  return _apply_row_updates(opt, params, opt_state, jnp.sum(loss), (u_rows, du_rows),
+                            (v_rows, v_grads))
+
+
+def _apply_row_updates(opt: optim.Optimizer, params: dict, opt_state: dict, loss: jax.Array,
+                       u_update: tuple, v_update: tuple):
+  """Gathers every device's touched rows and gradients, then applies them on each replica."""
+  u_update, v_update = jax.lax.all_gather((u_update, v_update), parallel.AXIS, tiled=True)
   loss = jax.lax.psum(loss, parallel.AXIS)
-  new_u, state_u = optim.sparse_update(opt, params["u"], opt_state["u"], u_rows, du_rows)
-  new_v, state_v = optim.sparse_update(opt, params["v"], opt_state["v"], v_rows, v_grads)
+  new_u, state_u = optim.sparse_update(opt, params["u"], opt_state["u"], *u_update)
+  new_v, state_v = optim.sparse_update(opt, params["v"], opt_state["v"], *v_update)
   return loss, {"u": new_u, "v": new_v}, {"u": state_u, "v": state_v}
 
 
@@ -215,7 +244,8 @@ def make_train_step(config: TrainConfig, opt: optim.Optimizer,
   local_count = len(topology.local_devices)
   sample = functools.partial(
       corpus_lib.sample_batch, batch_size=device_batch, window=config.window,
-      negatives=config.negatives if sampled else 0, noise=noise)
+      negatives=config.negatives if sampled else 0, noise=noise,
+      share_negatives=config.share_negatives)
   log_noise = noise.log_probs if sampled else None
   loss_and_grad = jax.value_and_grad(
       lambda params, batch: objectives.batch_loss(config.objective, params, batch, log_noise))
@@ -229,6 +259,9 @@ def make_train_step(config: TrainConfig, opt: optim.Optimizer,
     if mode == "dense":
       loss, grads = jax.lax.psum(loss_and_grad(state.params, batch), parallel.AXIS)
       params, opt_state = optim.dense_update(opt, state.params, state.opt_state, grads)
+    elif config.share_negatives:
+      loss, params, opt_state = shared_negatives_sparse_step(
+          opt, state.params, state.opt_state, batch)
     else:
       loss, params, opt_state = sampled_sparse_step(
           opt, pair_fn, state.params, state.opt_state, batch)
@@ -396,6 +429,10 @@ def _run_epochs(config: TrainConfig, data: TrainingData, opt: optim.Optimizer,
   epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
   num_epochs, total_steps = data.plan(config)
   process_batch = config.batch_size // topology.num_processes
+  # Several CPU devices share one thread pool: with steps dispatched ahead, devices blocked
+  # in a collective can starve the device that must join them (XLA's rendezvous then
+  # aborts after 40 s). Waiting for each step on multi-device CPU avoids it.
+  wait_each_step = topology.num_devices > 1 and topology.mesh.devices.flat[0].platform == "cpu"
   step, totals = position.step, parallel.replicate(zero_totals(), topology)
   last_save, save_seconds = time.perf_counter(), 0.0
   with _stop_requests() as stop:
@@ -409,6 +446,8 @@ def _run_epochs(config: TrainConfig, data: TrainingData, opt: optim.Optimizer,
       first = position.step_in_epoch if epoch_index == position.epoch else 0
       for i in range(first, num_steps):
         state, totals = train_step(state, totals, epoch, i * process_batch)
+        if wait_each_step:
+          jax.block_until_ready(totals)
         step += 1
         finished = (step == config.max_steps
                     or i + 1 == num_steps and epoch_index + 1 == num_epochs)
