@@ -10,6 +10,7 @@ first step is inside training) is shown separately. gensim is a benchmark-only d
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 import time
@@ -51,13 +52,18 @@ def run_gensim(path: str, epochs: int, workers: int) -> dict:
           **_scores(emb)}
 
 
-def run_w2vjax(path: str, epochs: int, batch_size: int) -> dict:
+def run_w2vjax(path: str, epochs: int, batch_size: int, share_negatives: bool = False) -> dict:
   config = TrainConfig(corpus=path, dim=100, window=5, negatives=5, min_count=5,
                        subsample=1e-3, epochs=epochs, batch_size=batch_size,
-                       log_every_seconds=60)
+                       share_negatives=share_negatives, log_every_seconds=60)
   result = train(config)
   return {"startup_s": result.startup_seconds, "train_s": result.train_seconds,
           "words_per_sec": result.words_per_sec, **_scores(result.embeddings)}
+
+
+def _with_peak_memory(fn, args) -> dict:
+  result = fn(*args)
+  return {**result, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main(argv):
@@ -65,19 +71,22 @@ def main(argv):
   path = os.path.expanduser(FLAGS.corpus)
   text.load_encoded(path)  # tokenize once into the cache so w2vjax's start-up is a cache read
   rows = {}
-  for name in FLAGS.systems:
-    if name == "gensim":
-      rows[name] = run_gensim(path, FLAGS.epochs, FLAGS.workers)
-    else:
-      rows[name] = run_w2vjax(path, FLAGS.epochs, FLAGS.batch_size)
-    print(f"{name}: {rows[name]}", flush=True)
-  peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-  print(f"\ncorpus {path}, {FLAGS.epochs} epochs, peak RSS of the process {peak_mb:.0f} MB")
-  print(f"{'system':<8} {'words/s':>10} {'train s':>8} {'start s':>8} {'WS-353':>7} "
-        f"{'SimLex':>7} {'analogy':>8}")
+  # Each system runs in a fresh process, so that its peak memory is its own.
+  with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
+    for name in FLAGS.systems:
+      if name == "gensim":
+        job = (run_gensim, (path, FLAGS.epochs, FLAGS.workers))
+      else:
+        job = (run_w2vjax, (path, FLAGS.epochs, FLAGS.batch_size, FLAGS.share_negatives))
+      rows[name] = pool.apply(_with_peak_memory, job)
+      print(f"{name}: {rows[name]}", flush=True)
+  print(f"\ncorpus {path}, {FLAGS.epochs} epochs, w2vjax batch {FLAGS.batch_size}, "
+        f"share_negatives={FLAGS.share_negatives}")
+  print(f"{'system':<8} {'words/s':>10} {'train s':>8} {'start s':>8} {'peak MB':>8} "
+        f"{'WS-353':>7} {'SimLex':>7} {'analogy':>8}")
   for name, r in rows.items():
     print(f"{name:<8} {r['words_per_sec'] / 1e3:9.0f}k {r['train_s']:8.1f} {r['startup_s']:8.1f} "
-          f"{r['ws353']:7.3f} {r['simlex']:7.3f} {100 * r['analogy']:7.1f}%")
+          f"{r['peak_mb']:8.0f} {r['ws353']:7.3f} {r['simlex']:7.3f} {100 * r['analogy']:7.1f}%")
   if {"gensim", "w2vjax"} <= rows.keys():
     ratio = rows["w2vjax"]["words_per_sec"] / rows["gensim"]["words_per_sec"]
     print(f"w2vjax / gensim words/s: {ratio:.2f}")
@@ -88,5 +97,6 @@ if __name__ == "__main__":
   flags.DEFINE_integer("epochs", 5, "epochs for both systems")
   flags.DEFINE_integer("workers", 2, "gensim worker threads")
   flags.DEFINE_integer("batch_size", 32, "w2vjax centre words per step")
+  flags.DEFINE_bool("share_negatives", False, "w2vjax: one noise set per centre word")
   flags.DEFINE_list("systems", ["gensim", "w2vjax"], "which systems to run, in order")
   app.run(main)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import jax
 from absl import app, flags, logging
+from jax.experimental import multihost_utils
 from ml_collections import config_dict, config_flags
 
 from experiments import registry
@@ -87,6 +88,9 @@ def main(argv: list[str]) -> None:
     if jax.process_count() > 1:
       print(f"process {jax.process_index()}/{jax.process_count()}: tables "
             f"{tables_fingerprint(result.params)} on {result.devices} devices", flush=True)
+      # The processes leave together, once the first has written the outputs: one that
+      # exits early takes the distributed runtime, and the others, down with it.
+      multihost_utils.sync_global_devices("w2vjax: outputs written")
       if jax.process_index() != 0:
         return
   except Interrupted as e:

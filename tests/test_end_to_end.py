@@ -111,7 +111,9 @@ def test_max_steps_is_an_exact_reproducible_budget(topic_corpus, tmp_path):
   assert again.metrics[-1]["step"] == 37
   np.testing.assert_array_equal(again.embeddings.vectors, result.embeddings.vectors)
   # 30,000 tokens in batches of 256 make 118 steps an epoch: 300 steps end in epoch 3.
-  longer = train(cfg.replace(max_steps=300, batch_size=256), show_progress=False)
+  # (A smaller rate: 40 words in batches of 256 pile many pairs onto each row.)
+  longer = train(cfg.replace(max_steps=300, batch_size=256, learning_rate=0.002),
+                 show_progress=False)
   assert longer.metrics[-1]["step"] == 300 and longer.metrics[-1]["epoch"] == 3
 
 

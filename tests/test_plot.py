@@ -1,4 +1,3 @@
-import importlib
 import json
 import subprocess
 import sys
@@ -11,18 +10,6 @@ import pytest
 from w2vjax import Embeddings, plot
 from w2vjax.errors import InputError
 
-
-def _importable(name):
-  try:
-    importlib.import_module(name)
-  except ImportError:
-    return False
-  return True
-
-
-# matplotlib is not a dependency of the package; drawing tests need it, projections do not.
-needs_matplotlib = pytest.mark.skipif(not _importable("matplotlib"),
-                                      reason="matplotlib is not installed")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -115,7 +102,6 @@ def emb():
   return Embeddings(words, rng.normal(size=(len(words), 6)) * rng.uniform(1, 5, (10, 1)))
 
 
-@needs_matplotlib
 def test_plot_words_pca(tmp_path, emb):
   out = tmp_path / "words.png"
   coords = plot.plot_words(emb, ["KING", "queen", "man", "woman", "Paris", "king"], out)
@@ -126,7 +112,6 @@ def test_plot_words_pca(tmp_path, emb):
   assert not list(tmp_path.glob(".*.tmp"))
 
 
-@needs_matplotlib
 def test_plot_words_tsne(tmp_path, emb):
   out = tmp_path / "words.png"
   words = ["king", "queen", "man", "woman", "apple", "pear", "plum"]
@@ -156,7 +141,6 @@ def _history(n=30):
            "words_per_sec": 100_000.0, "elapsed_sec": 0.5 * (i + 1)} for i in range(n)]
 
 
-@needs_matplotlib
 def test_loss_curve_from_metrics_file(tmp_path):
   import matplotlib
   backend = matplotlib.rcParams["backend"]
@@ -213,7 +197,6 @@ def _vectors_and_metrics(tmp_path, emb):
   return vectors, metrics
 
 
-@needs_matplotlib
 def test_command_line_writes_pngs(tmp_path, emb):
   vectors, metrics = _vectors_and_metrics(tmp_path, emb)
   results = _run_all([

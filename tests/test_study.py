@@ -54,13 +54,23 @@ def test_smoke_study_writes_table_and_plots(tmp_path):
     assert (tmp_path / name).read_bytes()[:8] == PNG
   # A rerun reuses every finished member instead of training it again.
   stamp = (tmp_path / "runs" / "ns_k5" / "eval.json").stat().st_mtime_ns
-  again, _ = run_study(StudyConfig(train=TrainConfig(), smoke=True, timing_vocab_sizes=(500,)),
-                       tmp_path)
+  again, _ = run_study(StudyConfig(train=TrainConfig(), smoke=True), tmp_path)
   assert (tmp_path / "runs" / "ns_k5" / "eval.json").stat().st_mtime_ns == stamp
   assert [r["ws353"] for r in again] == [r["ws353"] for r in rows]
 
 
-def test_study_launcher_rejects_unknown_field(tmp_path):
+def test_study_launcher_takes_nested_overrides_and_rejects_unknown_fields(tmp_path):
+  # A nested training field and a tuple reach the study's config (checked without
+  # training: --config.softmax=false and no negatives leave the study empty).
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.run", "--experiment=compare_objectives",
+       "--config.train.dim=7", "--config.softmax=false", "--config.negatives=()",
+       "--config.sampled_negatives=()", f"--workdir={tmp_path}"],
+      cwd=ROOT, capture_output=True, text=True, env=dict(os.environ), timeout=300)
+  assert proc.returncode != 0 and "Traceback" not in proc.stderr
+  assert "the study has no members" in proc.stderr.strip().splitlines()[-1]
+  saved = json.loads((tmp_path / "study_config.json").read_text())
+  assert saved["train"]["dim"] == 7 and saved["negatives"] == []
   proc = subprocess.run(
       [sys.executable, "-m", "experiments.run", "--experiment=compare_objectives",
        "--config.bogus=1", f"--workdir={tmp_path}"],

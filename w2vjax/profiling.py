@@ -40,16 +40,17 @@ def time_train_step(config: TrainConfig, vocab_size: int, num_steps: int = 20,
            if config.objective in SAMPLED_OBJECTIVES else None)
   opt = optim.make_optimizer(config.optimizer, config.learning_rate, 10 * num_steps,
                              config.lr_schedule, config.final_lr_ratio)
-  state = training.init_state(config, vocab_size, opt)
-  train_step = training.make_train_step(config, opt, noise)
+  topology = parallel.make_topology(1, config.parallel)
+  state = parallel.replicate(training.init_state(config, vocab_size, opt), topology)
+  train_step = training.make_train_step(config, opt, noise, topology)
   epoch = corpus_lib.make_epoch(jax.random.key(seed), device_corpus, config.batch_size)
   batches = max(1, int(epoch.num_kept) // config.batch_size)
-  epoch = training.place_epoch(epoch, parallel.make_topology(1))
+  epoch = training.place_epoch(epoch, topology)
   t0 = time.perf_counter()
-  state, totals = train_step(state, training.zero_totals(), epoch, 0)
+  state, totals = train_step(state, parallel.replicate(training.zero_totals(), topology), epoch, 0)
   jax.block_until_ready(totals)
   compile_seconds = time.perf_counter() - t0
-  totals = training.zero_totals()
+  totals = parallel.replicate(training.zero_totals(), topology)
   t0 = time.perf_counter()
   for i in range(1, num_steps + 1):
     state, totals = train_step(state, totals, epoch, (i % batches) * config.batch_size)

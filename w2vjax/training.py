@@ -235,7 +235,8 @@ def make_train_step(config: TrainConfig, opt: optim.Optimizer,
   devices (default: one device). ``epoch_blocks`` is ``place_epoch(epoch, topology)``;
   ``start`` is the step's first centre in this process's epoch order. ``totals`` holds
   running sums of the loss and of the pairs trained (see ``zero_totals``). The state and
-  totals are donated: the tables are updated in place, not copied.
+  totals are donated: the tables are updated in place, not copied. Pass them replicated on
+  the topology (``parallel.replicate``): other placements are resharded at every call.
   """
   topology = topology or parallel.make_topology(1, config.parallel)
   mode = resolve_update(config)
