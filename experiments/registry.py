@@ -43,7 +43,7 @@ def _experiments() -> dict[str, Experiment]:
                      objective="softmax", max_vocab=30000, epochs=1, batch_size=256)),
       Experiment("compare_objectives", "the study: full softmax vs negative sampling "
                  "(K=1..20), sampled softmax and NCE (K=5, 20) on wikipedia-en-9m, 30k words, "
-                 "at equal epochs and equal time (about 2 hours on 2 cores; "
+                 "at equal epochs and equal time (70 minutes on 2 cores; "
                  "--config.smoke=true: minutes)",
                  StudyConfig(train=sgns.replace(max_vocab=30000, epochs=1,
                                                 log_every_seconds=5.0))),
