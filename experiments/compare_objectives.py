@@ -106,10 +106,6 @@ def _run_member(config: TrainConfig, workdir: Path, isolate: bool) -> dict:
   return json.loads(summary_path.read_text())
 
 
-def _steps(summary: dict) -> int:
-  return summary["metrics"][-1]["step"]
-
-
 def _row(name: str, comparison: str, config: TrainConfig, summary: dict) -> dict:
   scores = summary["evaluation"]
   analogy = scores.get("questions-words.txt", {})
@@ -161,7 +157,7 @@ def run_study(study: StudyConfig, workdir: str | Path) -> tuple[list[dict], str]
   rows = [_row(name, "equal_epochs", configs[name], s) for name, s in summaries.items()]
   budget_summaries = {}
   for name, config in configs.items():
-    rate = _steps(summaries[name]) / summaries[name]["train_seconds"]
+    rate = summaries[name]["metrics"][-1]["step"] / summaries[name]["train_seconds"]
     budget_config = config.replace(max_steps=max(1, round(budget * rate)))
     budget_summaries[name] = _run_member(budget_config, workdir / "runs" / f"budget_{name}",
                                          study.subprocess)

@@ -100,7 +100,7 @@ def test_dense_and_sparse_paths_train_identically(objective, optimizer, shared):
     epoch = _placed(C.make_epoch(jax.random.key(5), corpus, cfg.batch_size))
     losses = []
     for i in range(20):
-      state, totals = step(state, parallel.replicate(training.zero_totals(), parallel.make_topology(1)), epoch, i * cfg.batch_size)
+      state, totals = step(state, training.zero_totals(), epoch, i * cfg.batch_size)
       losses.append(float(totals["loss_sum"]) / int(totals["pairs"]))  # mean per pair
     results[update] = (jax.device_get(state.params), losses)
   (pd, ld), (ps, ls) = results["dense"], results["sparse"]
@@ -127,7 +127,7 @@ def test_train_step_donates_state():
   state = parallel.replicate(training.init_state(cfg, 40, opt), parallel.make_topology(1))
   step = training.make_train_step(cfg, opt, noise)
   epoch = _placed(C.make_epoch(jax.random.key(0), corpus, cfg.batch_size))
-  new_state, totals = step(state, parallel.replicate(training.zero_totals(), parallel.make_topology(1)), epoch, 0)
+  new_state, totals = step(state, training.zero_totals(), epoch, 0)
   assert state.params["u"].is_deleted()
   assert int(new_state.step) == 1
   assert float(totals["pairs"]) > 0 and float(totals["loss_sum"]) > 0
@@ -146,7 +146,7 @@ def test_sparse_adam_moves_only_rows_of_real_pairs():
   batch_key = jax.random.split(state.key)[1]  # the key the step will sample with
   batch = jax.device_get(C.sample_batch(batch_key, raw_epoch, 0, batch_size=16, window=3,
                                         negatives=2, noise=noise))
-  state, _ = step(state, parallel.replicate(training.zero_totals(), parallel.make_topology(1)), epoch, 0)
+  state, _ = step(state, training.zero_totals(), epoch, 0)
   after = jax.device_get(state.params)
   real = batch.mask > 0
   touched_u = set(batch.targets[real.any(axis=1)].tolist())

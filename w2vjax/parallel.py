@@ -121,14 +121,15 @@ def wrap(device_step: Callable, topology: Topology, num_replicated: int,
   ``num_blocked`` are ``per_device_copies`` whose leading axis is taken off before the
   step sees them. The first two arguments are donated.
   """
-  def step(*args):
-    replicated, blocked = args[:num_replicated], args[num_replicated:]
-    return device_step(*replicated, *jax.tree.map(lambda x: x[0], blocked))
-
   if topology.mode == "pmap":
     return jax.pmap(device_step, axis_name=AXIS,
                     in_axes=(None,) * num_replicated + (0,) * num_blocked, out_axes=None,
                     devices=list(topology.mesh.devices.flat), donate_argnums=(0, 1))
+
+  def step(*args):
+    replicated, blocked = args[:num_replicated], args[num_replicated:]
+    return device_step(*replicated, *jax.tree.map(lambda x: x[0], blocked))
+
   # Replication of the outputs holds by construction (every device applies the same
   # reduced update), but JAX cannot infer it through an all-gather: check_vma=False.
   mapped = jax.shard_map(step, mesh=topology.mesh,

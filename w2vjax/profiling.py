@@ -47,10 +47,10 @@ def time_train_step(config: TrainConfig, vocab_size: int, num_steps: int = 20,
   batches = max(1, int(epoch.num_kept) // config.batch_size)
   epoch = training.place_epoch(epoch, topology)
   t0 = time.perf_counter()
-  state, totals = train_step(state, parallel.replicate(training.zero_totals(), topology), epoch, 0)
+  state, totals = train_step(state, training.zero_totals(topology), epoch, 0)
   jax.block_until_ready(totals)
   compile_seconds = time.perf_counter() - t0
-  totals = parallel.replicate(training.zero_totals(), topology)
+  totals = training.zero_totals(topology)
   t0 = time.perf_counter()
   for i in range(1, num_steps + 1):
     state, totals = train_step(state, totals, epoch, (i % batches) * config.batch_size)

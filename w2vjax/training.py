@@ -19,7 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import multihost_utils
 
-from w2vjax import checkpoint, datasets, io_utils, memory, objectives, optim, parallel, text
+from w2vjax import (checkpoint, datasets, io_utils, memory, objectives, optim, parallel,
+                    summaries, text)
 from w2vjax import corpus as corpus_lib
 from w2vjax.config import TrainConfig
 from w2vjax.embeddings import Embeddings
@@ -281,8 +282,10 @@ def place_epoch(epoch: corpus_lib.Epoch, topology: parallel.Topology) -> corpus_
   return parallel.per_device_copies(epoch, topology)
 
 
-def zero_totals() -> dict:
-  return {"loss_sum": jnp.zeros((), jnp.float32), "pairs": jnp.zeros((), jnp.int32)}
+def zero_totals(topology: parallel.Topology | None = None) -> dict:
+  """Empty running sums, replicated on ``topology`` (default: one device)."""
+  zeros = {"loss_sum": jnp.zeros((), jnp.float32), "pairs": jnp.zeros((), jnp.int32)}
+  return parallel.replicate(zeros, topology or parallel.make_topology(1))
 
 
 def init_state(config: TrainConfig, vocab_size: int, opt: optim.Optimizer) -> TrainState:
@@ -328,7 +331,6 @@ class _Reporter:
     self.path = Path(workdir) / "metrics.jsonl" if workdir is not None else None
     self.tensorboard = None
     if config.tensorboard and workdir is not None:
-      from w2vjax import summaries  # pylint: disable=import-outside-toplevel  (optional extra)
       # A resumed run replaces whatever the killed run logged after its checkpoint.
       self.tensorboard = summaries.TensorBoardWriter(
           Path(workdir) / "tensorboard", purge_step=history[-1]["step"] + 1 if history else None)
@@ -434,7 +436,7 @@ def _run_epochs(config: TrainConfig, data: TrainingData, opt: optim.Optimizer,
   # in a collective can starve the device that must join them (XLA's rendezvous then
   # aborts after 40 s). Waiting for each step on multi-device CPU avoids it.
   wait_each_step = topology.num_devices > 1 and topology.mesh.devices.flat[0].platform == "cpu"
-  step, totals = position.step, parallel.replicate(zero_totals(), topology)
+  step, totals = position.step, zero_totals(topology)
   last_save, save_seconds = time.perf_counter(), 0.0
   with _stop_requests() as stop:
     for epoch_index in range(position.epoch, num_epochs):
@@ -458,7 +460,7 @@ def _run_epochs(config: TrainConfig, data: TrainingData, opt: optim.Optimizer,
           # Reported before saving: a NaN loss stops the run before it reaches a checkpoint.
           words = data.raw_words * (epoch_index + (i + 1) / num_steps)
           reporter.report(totals, step, epoch_index + 1, words, float(opt.schedule(step - 1)))
-          totals = parallel.replicate(zero_totals(), topology)
+          totals = zero_totals(topology)
         if save:
           t = time.perf_counter()
           checkpoint.save(workdir, state, checkpoint.Position(epoch_index, i + 1, step),

@@ -31,7 +31,7 @@ def run(objective, update, num_devices, mode, optimizer="sgd", steps=8):
   step = training.make_train_step(cfg, opt, noise, topology)
   epoch = training.place_epoch(C.make_epoch(jax.random.key(3), corpus, cfg.batch_size),
                                topology)
-  totals = parallel.replicate(training.zero_totals(), topology)
+  totals = training.zero_totals(topology)
   for i in range(steps):
     state, totals = step(state, totals, epoch, i * cfg.batch_size)
   params = parallel.to_host(state.params)
