@@ -1,6 +1,9 @@
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from scipy import stats
 
 from w2vjax import corpus as C
@@ -137,3 +140,19 @@ def test_sample_batch_is_a_pure_function_of_the_key():
   for x, y in zip(a, b):
     np.testing.assert_array_equal(x, y)
   assert not np.array_equal(a.negatives, c.negatives)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_rows_of_a_batch_are_the_batch_of_those_rows(shared):
+  # What data parallelism relies on: a device that takes rows 16..31 of the global batch's
+  # random words and centres 16..31 gets exactly those rows of the one-device batch.
+  tokens = np.arange(2000) % 31
+  epoch = _epoch(tokens, np.arange(2000) // 50, np.full(31, 0.8), 64)
+  noise = C.make_noise_sampler(np.arange(1, 32, dtype=np.int64))
+  bits = jax.random.bits(jax.random.key(9), (64, C.bits_per_centre(3, 2, shared)))
+  sample = functools.partial(C.batch_from_bits, window=3, negatives=2, noise=noise,
+                             share_negatives=shared)
+  whole, part = jax.device_get(sample(bits, epoch, 0)), jax.device_get(sample(bits[16:32], epoch, 16))
+  for x, y in zip(whole, part):
+    np.testing.assert_array_equal(x[16:32], y)
+  assert whole.negatives.shape == (64, 1 if shared else 6, 2)

@@ -125,23 +125,35 @@ def test_closed_form_grads_formulas():
   np.testing.assert_allclose(dvn[0], s(u @ vn[0]) * u, rtol=1e-6)
 
 
-def test_shared_negative_grads_match_autodiff_of_the_pair_losses():
-  # The centre's pairs each pay the same K noise terms: the closed form must equal
-  # jax.grad of the sum of per-pair negative-sampling losses with the noise rows repeated.
-  from w2vjax.gradients import shared_negative_sampling_grads
+def test_window_negative_sampling_grads_match_autodiff_of_the_pair_losses():
+  # word2vec.c's orientation: each context row of u is scored against the centre's row of v
+  # and the K shared noise rows. The closed form must equal jax.grad of the sum of
+  # per-pair negative-sampling losses, and empty slots must get no gradient.
+  from w2vjax.gradients import window_negative_sampling_grads
   rng = np.random.default_rng(7)
-  u, vc, vn = rng.normal(size=6), rng.normal(size=(4, 6)), rng.normal(size=(3, 6))
+  u_ctx, v_out = rng.normal(size=(4, 6)), rng.normal(size=(4, 6))  # centre + 3 noise rows
   mask = np.array([1.0, 0.0, 1.0, 1.0])
 
-  def summed(u, vc, vn):
-    per_pair = jax.vmap(objectives.negative_sampling_loss, in_axes=(None, 0, None))(u, vc, vn)
+  def summed(u_ctx, v_out):
+    per_pair = jax.vmap(objectives.negative_sampling_loss, in_axes=(0, None, None))(
+        u_ctx, v_out[0], v_out[1:])
     return jnp.sum(per_pair * mask)
 
-  want_loss = summed(u, vc, vn)
-  want = jax.grad(summed, argnums=(0, 1, 2))(u, vc, vn)
-  loss, du, dvc, dvn = shared_negative_sampling_grads(jnp.asarray(u), jnp.asarray(vc),
-                                                      jnp.asarray(vn), jnp.asarray(mask))
+  want_loss = summed(u_ctx, v_out)
+  want = jax.grad(summed, argnums=(0, 1))(u_ctx, v_out)
+  loss, du, dv = window_negative_sampling_grads(jnp.asarray(u_ctx), jnp.asarray(v_out),
+                                                jnp.asarray(mask))
   np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
-  for got, expected in zip((du, dvc, dvn), want):
+  for got, expected in zip((du, dv), want):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-  assert np.all(np.asarray(dvc)[1] == 0)  # the empty slot gets no gradient
+  assert np.all(np.asarray(du)[1] == 0)
+
+
+def test_window_loss_stays_finite_and_exact_for_huge_scores():
+  # s(x) underflows float32 below x ~ -104; the loss term is then -x, not log(0).
+  from w2vjax.gradients import window_negative_sampling_grads
+  u_ctx = jnp.array([[30.0, 0.0]])
+  v_out = jnp.array([[-5.0, 0.0], [5.0, 0.0]])  # centre score -150, noise score +150
+  loss, du, dv = window_negative_sampling_grads(u_ctx, v_out, jnp.ones(1))
+  np.testing.assert_allclose(loss, 300.0, rtol=1e-6)
+  assert np.all(np.isfinite(du)) and np.all(np.isfinite(dv))

@@ -45,7 +45,8 @@ def test_dense_path_on_4_devices_equals_1_device(equivalence, path):
 
 
 @pytest.mark.parametrize("path", ["negative_sampling/sparse/sgd",
-                                  "negative_sampling/sparse/adagrad"])
+                                  "negative_sampling/sparse/adagrad",
+                                  "negative_sampling/sparse/sgd/shared"])
 def test_sparse_path_on_4_devices_matches_1_device(equivalence, path):
   # The all-gathered rows are summed in another order than on one device: float32
   # rounding only, so the stated tolerance is 1e-5 on tables of magnitude ~1.
@@ -56,7 +57,8 @@ def test_sparse_path_on_4_devices_matches_1_device(equivalence, path):
 
 
 @pytest.mark.parametrize("path", ["softmax/dense/sgd", "negative_sampling/sparse/sgd",
-                                  "negative_sampling/sparse/adagrad"])
+                                  "negative_sampling/sparse/adagrad",
+                                  "negative_sampling/sparse/sgd/shared"])
 def test_shard_map_and_pmap_agree(equivalence, path):
   assert _max_difference(equivalence[f"{path}/4/shard_map"],
                          equivalence[f"{path}/4/pmap"]) < 1e-6

@@ -61,6 +61,10 @@ BAD_INPUTS = {
     "window < 1": ([OK, "--config.window=0", WD], RUN, "window must be positive"),
     "sample < 0": ([OK, "--config.subsample=-0.1", WD], RUN, "subsample must be >= 0"),
     "batch_size <= 0": ([OK, "--config.batch_size=0", WD], RUN, "batch_size must be positive"),
+    "batch_splits not dividing": ([OK, "--config.batch_splits=3", WD], RUN,
+                                  "batch_splits=3 does not divide"),
+    "steps_per_call < 0": ([OK, "--config.steps_per_call=-1", WD], RUN,
+                           "steps_per_call must be >= 0"),
     "unknown objective": ([OK, "--config.objective=hs", WD], RUN, "unknown objective 'hs'"),
     "workdir not writable": ([OK, "--workdir={tmp}/a_file/sub"], RUN, "a_file"),
     "vectors wrong dimension": (["--vectors={tmp}/vec_dim.txt"], EVALUATE, "vec_dim.txt:3"),
@@ -102,6 +106,17 @@ def test_sigkill_during_export_leaves_the_previous_file(tmp_path):
   assert proc.returncode == -signal.SIGKILL
   assert target.read_bytes() == before  # the previous complete file, never half a new one
   assert list(tmp_path.glob(".vectors.txt.*.tmp"))  # the partial temporary is what remains
+
+
+def test_compact_overrides_are_typed_and_bad_ones_named():
+  from w2vjax.config import parse_overrides
+  assert parse_overrides("batch_size=32,share_negatives=false,learning_rate=0.1") == {
+      "batch_size": 32, "share_negatives": False, "learning_rate": 0.1}
+  assert parse_overrides("") == {}
+  with pytest.raises(InputError, match="no field 'bach_size'"):
+    parse_overrides("bach_size=32")
+  with pytest.raises(InputError, match="batch_size='big' is not a int"):
+    parse_overrides("batch_size=big")
 
 
 def test_debug_flag_shows_the_traceback(tmp_path):

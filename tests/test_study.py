@@ -1,6 +1,7 @@
 """The objective study, smoke-sized: every member trains, the table and plots appear."""
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from experiments import registry
 from experiments.compare_objectives import StudyConfig, members, run_study
 from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError
@@ -31,7 +33,9 @@ def test_study_config_round_trips_and_rejects_unknown_fields():
 
 
 def test_smoke_study_writes_table_and_plots(tmp_path):
-  rows, table = run_study(StudyConfig(train=TrainConfig(), smoke=True), tmp_path)
+  # The registry's study (per-pair noise, batch 32), smoke-sized.
+  study = dataclasses.replace(registry.get("compare_objectives").config, smoke=True)
+  rows, table = run_study(study, tmp_path)
   runs = {r["run"] for r in rows}
   assert runs == {"softmax", "ns_k2", "ns_k5", "ssm_k5", "nce_k5"}
   assert sorted(r["comparison"] for r in rows) == ["equal_epochs"] * 5 + ["equal_time"] * 5
@@ -54,7 +58,7 @@ def test_smoke_study_writes_table_and_plots(tmp_path):
     assert (tmp_path / name).read_bytes()[:8] == PNG
   # A rerun reuses every finished member instead of training it again.
   stamp = (tmp_path / "runs" / "ns_k5" / "eval.json").stat().st_mtime_ns
-  again, _ = run_study(StudyConfig(train=TrainConfig(), smoke=True), tmp_path)
+  again, _ = run_study(study, tmp_path)
   assert (tmp_path / "runs" / "ns_k5" / "eval.json").stat().st_mtime_ns == stamp
   assert [r["ws353"] for r in again] == [r["ws353"] for r in rows]
 

@@ -100,7 +100,7 @@ def test_dense_and_sparse_paths_train_identically(objective, optimizer, shared):
     epoch = _placed(C.make_epoch(jax.random.key(5), corpus, cfg.batch_size))
     losses = []
     for i in range(20):
-      state, totals = step(state, training.zero_totals(), epoch, i * cfg.batch_size)
+      state, totals = step(state, training.zero_totals(), epoch, i * cfg.batch_size, 1)
       losses.append(float(totals["loss_sum"]) / int(totals["pairs"]))  # mean per pair
     results[update] = (jax.device_get(state.params), losses)
   (pd, ld), (ps, ls) = results["dense"], results["sparse"]
@@ -127,30 +127,91 @@ def test_train_step_donates_state():
   state = parallel.replicate(training.init_state(cfg, 40, opt), parallel.make_topology(1))
   step = training.make_train_step(cfg, opt, noise)
   epoch = _placed(C.make_epoch(jax.random.key(0), corpus, cfg.batch_size))
-  new_state, totals = step(state, training.zero_totals(), epoch, 0)
+  new_state, totals = step(state, training.zero_totals(), epoch, 0, 3)
   assert state.params["u"].is_deleted()
-  assert int(new_state.step) == 1
+  assert int(new_state.step) == 3
   assert float(totals["pairs"]) > 0 and float(totals["loss_sum"]) > 0
 
 
-def test_sparse_adam_moves_only_rows_of_real_pairs():
+@pytest.mark.parametrize("shared", [False, True])
+def test_steps_per_call_do_not_change_the_result(shared):
+  # Step n draws from the run's key folded with n: one call of 6 steps, calls of 4 and 2,
+  # and 6 calls of 1 train the same tables.
+  corpus, noise = _small_problem()
+  cfg = TrainConfig(dim=8, window=3, negatives=3, batch_size=16, share_negatives=shared,
+                    context_init="uniform")
+  opt = optim.make_optimizer("sgd", 0.1, 10)
+  epoch = _placed(C.make_epoch(jax.random.key(1), corpus, cfg.batch_size))
+  tables, initial = [], jax.device_get(training.init_state(cfg, 40, opt).params)
+  for calls in ([6], [4, 2], [1] * 6):
+    state = parallel.replicate(training.init_state(cfg, 40, opt), parallel.make_topology(1))
+    step, totals, start = training.make_train_step(cfg, opt, noise), training.zero_totals(), 0
+    for count in calls:
+      state, totals = step(state, totals, epoch, start * cfg.batch_size, count)
+      start += count
+    assert int(state.step) == 6
+    tables.append(jax.device_get(state.params))
+  for other in tables[1:]:
+    for name in ("u", "v"):
+      np.testing.assert_allclose(other[name], tables[0][name], rtol=1e-6, atol=1e-7)
+  assert np.abs(tables[0]["v"] - initial["v"]).max() > 1e-2  # the steps really trained
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_batch_splits_compute_the_same_steps(shared):
+  # The parts only change how XLA schedules the work (concurrently on CPU cores): the rows,
+  # their gradients and their order are those of one part.
+  corpus, noise = _small_problem()
+  epoch = _placed(C.make_epoch(jax.random.key(4), corpus, 32))
+  tables = {}
+  for splits in (1, 2, 4):
+    cfg = TrainConfig(dim=8, window=3, negatives=3, batch_size=32, share_negatives=shared,
+                      context_init="uniform", batch_splits=splits, optimizer="adagrad",
+                      learning_rate=0.1)
+    opt = optim.make_optimizer(cfg.optimizer, cfg.learning_rate, 10)
+    state = parallel.replicate(training.init_state(cfg, 40, opt), parallel.make_topology(1))
+    state, _ = training.make_train_step(cfg, opt, noise)(
+        state, training.zero_totals(), epoch, 0, 5)
+    tables[splits] = jax.device_get(state.params)
+  for splits in (2, 4):
+    for name in ("u", "v"):
+      np.testing.assert_allclose(tables[splits][name], tables[1][name], rtol=1e-6, atol=1e-7)
+
+
+def test_batch_splits_must_divide_the_device_batch():
+  with pytest.raises(ValueError, match="batch_splits=3 does not divide"):
+    training.batch_splits(TrainConfig(batch_size=32, batch_splits=3), parallel.make_topology(1))
+  # Automatic: a divisor of the batch with parts of at least 16 centres.
+  auto = training.batch_splits(TrainConfig(batch_size=48), parallel.make_topology(1))
+  assert 48 % auto == 0 and 48 // auto >= 16
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_sparse_adam_moves_only_rows_of_real_pairs(shared):
   corpus, noise = _small_problem()
   cfg = TrainConfig(dim=4, window=3, negatives=2, batch_size=16, optimizer="adam",
-                    learning_rate=0.01, lr_schedule="constant", context_init="uniform")
+                    learning_rate=0.01, lr_schedule="constant", context_init="uniform",
+                    share_negatives=shared)
   opt = optim.make_optimizer("adam", 0.01, 10, "constant")
   state = parallel.replicate(training.init_state(cfg, 40, opt), parallel.make_topology(1))
   before = jax.device_get(state.params)
   step = training.make_train_step(cfg, opt, noise)
   raw_epoch = C.make_epoch(jax.random.key(2), corpus, cfg.batch_size)
   epoch = _placed(raw_epoch)
-  batch_key = jax.random.split(state.key)[1]  # the key the step will sample with
-  batch = jax.device_get(C.sample_batch(batch_key, raw_epoch, 0, batch_size=16, window=3,
-                                        negatives=2, noise=noise))
-  state, _ = step(state, training.zero_totals(), epoch, 0)
+  # The draws the step will make.
+  bits = C.step_bits(state.key, state.step, 16, C.bits_per_centre(3, 2, shared))
+  batch = jax.device_get(C.batch_from_bits(bits, raw_epoch, 0, window=3, negatives=2,
+                                           noise=noise, share_negatives=shared))
+  state, _ = step(state, training.zero_totals(), epoch, 0, 1)
   after = jax.device_get(state.params)
   real = batch.mask > 0
-  touched_u = set(batch.targets[real.any(axis=1)].tolist())
-  touched_v = set(batch.contexts[real].tolist()) | set(batch.negatives[real].ravel().tolist())
+  windows = real.any(axis=1)
+  if shared:  # word2vec.c's orientation: contexts are inputs, centre and noise outputs
+    touched_u = set(batch.contexts[real].tolist())
+    touched_v = set(batch.targets[windows].tolist()) | set(batch.negatives[windows].ravel().tolist())
+  else:
+    touched_u = set(batch.targets[windows].tolist())
+    touched_v = set(batch.contexts[real].tolist()) | set(batch.negatives[real].ravel().tolist())
   moved_u = set(np.flatnonzero(np.any(after["u"] != before["u"], axis=1)).tolist())
   moved_v = set(np.flatnonzero(np.any(after["v"] != before["v"], axis=1)).tolist())
   assert moved_u == touched_u and moved_v == touched_v

@@ -20,7 +20,9 @@ class TrainConfig:
   window: int = 5  # maximum window m; each centre word draws b ~ U{1..m}
   objective: str = "negative_sampling"  # negative_sampling | nce | sampled_softmax | softmax
   negatives: int = 5  # K noise words per pair
-  share_negatives: bool = False  # one set of K noise words per centre, shared by its pairs
+  # Negative sampling only (other objectives draw per pair): one set of K noise words per
+  # window, scored against each of its context words (word2vec.c's orientation).
+  share_negatives: bool = True
   noise_exponent: float = 0.75  # noise distribution: unigram ** noise_exponent
   init_scale: float = 0.5  # u ~ U(-init_scale/dim, +init_scale/dim)
   context_init: str = "zeros"  # v initialisation: "zeros" (word2vec) or "uniform"
@@ -29,12 +31,14 @@ class TrainConfig:
   # > 0: train exactly this many steps, however many passes that takes, instead of
   # `epochs` (the learning rate decays over them): a compute budget that is reproducible.
   max_steps: int = 0
-  batch_size: int = 32  # centre words per step; each gives up to 2 * window pairs
+  batch_size: int = 64  # centre words per step; each gives up to 2 * window pairs
   optimizer: str = "sgd"  # sgd | adagrad | adam
   learning_rate: float = 0.025
   lr_schedule: str = "linear"  # linear (word2vec's decay) | constant
   final_lr_ratio: float = 1e-4  # the linear decay ends at learning_rate * final_lr_ratio
   update: str = "auto"  # dense | sparse | auto (sparse for negative sampling)
+  steps_per_call: int = 0  # steps run on the device per jitted call; 0 picks (training.py)
+  batch_splits: int = 0  # independent parts of a sparse step (CPU cores); 0 picks (training.py)
   seed: int = 0
   # Devices: the global batch_size is split evenly over them.
   parallel: str = "shard_map"  # shard_map | pmap: two wrappers of one per-device step
@@ -45,6 +49,12 @@ class TrainConfig:
   resume: bool = True  # continue from the workdir's checkpoint if its config matches
   tensorboard: bool = False  # also write metrics as TensorBoard events into workdir/tensorboard
   eval_restrict_vocab: int = 30000  # analogy answers come from this many frequent words
+
+  @property
+  def shares_negatives(self) -> bool:
+    """Whether a window's pairs share their noise words (``share_negatives`` applies to
+    negative sampling only)."""
+    return self.share_negatives and self.objective == "negative_sampling"
 
   def replace(self, **changes) -> TrainConfig:
     return dataclasses.replace(self, **changes)
@@ -58,3 +68,19 @@ class TrainConfig:
     if unknown:
       raise InputError(f"unknown config field(s): {', '.join(unknown)}")
     return cls(**values)
+
+
+def parse_overrides(text: str) -> dict:
+  """``"batch_size=32,share_negatives=false"`` -> TrainConfig field values, typed like the
+  fields' defaults (for scripts that take a compact list of settings)."""
+  defaults, overrides = TrainConfig(), {}
+  for item in filter(None, text.split(",")):
+    name, _, value = item.partition("=")
+    if not hasattr(defaults, name) or name.startswith("_"):
+      raise InputError(f"TrainConfig has no field {name!r}")
+    kind = type(getattr(defaults, name))
+    try:
+      overrides[name] = value.lower() in ("1", "true") if kind is bool else kind(value)
+    except ValueError:
+      raise InputError(f"{name}={value!r} is not a {kind.__name__}") from None
+  return overrides

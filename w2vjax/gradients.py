@@ -15,6 +15,7 @@ rows' gradients (scatter-add), just as autodiff through the gathers would.
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 
 
 def negative_sampling_grads(u_t: jax.Array, v_c: jax.Array, v_negs: jax.Array
@@ -26,24 +27,33 @@ def negative_sampling_grads(u_t: jax.Array, v_c: jax.Array, v_negs: jax.Array
   return du_t, pos_coef * u_t, neg_coef[:, None] * u_t[None, :]
 
 
-def shared_negative_sampling_grads(u_t: jax.Array, v_c: jax.Array, v_negs: jax.Array,
-                                   mask: jax.Array):
-  """One centre's pairs with K noise words shared by all of them (BlazingText's sharing).
+def window_negative_sampling_grads(u_ctx: jax.Array, v_out: jax.Array, mask: jax.Array):
+  """One window's pairs, its K noise words shared by all of them, in word2vec.c's orientation.
 
-  ``v_c`` [C, d] are the context rows, ``v_negs`` [K, d] the shared noise rows and
-  ``mask`` [C] marks real pairs. The summed loss of the n = sum(mask) pairs is
-  sum_c mask_c (-log s(u.v_c)) + n sum_i (-log s(-u.v_i)): a noise score u.v_i depends on
-  the centre only, so it is computed once, and (a)-(c) become
+  For a centre word w with context words c_j and noise words n_i, word2vec.c scores each
+  context's input vector against the centre's output vector and the noise words':
+  L = sum_j mask_j (-log s(u_cj.v_w) - sum_i log s(-u_cj.v_ni)). ``u_ctx`` [C, d] are the
+  context rows of u, ``v_out`` [K + 1, d] the rows of v for w then n_1..n_K, ``mask`` [C]
+  marks real pairs. Every noise word is scored against every context word, so a shared set
+  keeps C x K distinct noise scores per window (sharing it across pairs of one *input*
+  row would leave K), and the window's scores are one [C, K + 1] product. With
+  g = dL/d(score) (s - 1 for the centre, s for noise, times the mask), (a)-(c) become
 
-    dL/du   = sum_c mask_c (s(u.v_c) - 1) v_c + n sum_i s(u.v_i) v_i
-    dL/dv_c = mask_c (s(u.v_c) - 1) u,      dL/dv_i = n s(u.v_i) u.
+    dL/du_cj = sum_k g_jk v_k,      dL/dv_k = sum_j g_jk u_cj.
 
-  Returns (loss, dL/du [d], dL/dv_c [C, d], dL/dv_negs [K, d]).
+  Returns (loss, dL/du_ctx [C, d], dL/dv_out [K + 1, d]).
   """
-  pos, neg = v_c @ u_t, v_negs @ u_t
-  pairs = mask.sum()
-  loss = -(mask @ jax.nn.log_sigmoid(pos)) - pairs * jax.nn.log_sigmoid(-neg).sum()
-  pos_coef = mask * (jax.nn.sigmoid(pos) - 1.0)  # [C]
-  neg_coef = pairs * jax.nn.sigmoid(neg)  # [K]
-  du_t = pos_coef @ v_c + neg_coef @ v_negs
-  return loss, du_t, pos_coef[:, None] * u_t[None, :], neg_coef[:, None] * u_t[None, :]
+  scores = u_ctx @ v_out.T  # [C, K + 1]
+  is_centre = jnp.arange(v_out.shape[0]) == 0
+  # s(signed) is the probability of the right label: its log is the loss, and it gives g
+  # without computing a second logistic function.
+  signed = jnp.where(is_centre, scores, -scores)
+  p_right = jax.nn.sigmoid(signed)
+  # -log s(x) = -x to float32 precision where s(x) underflows.
+  loss_terms = jnp.where(p_right > 1e-30, -jnp.log(jnp.maximum(p_right, 1e-30)), -signed)
+  loss = jnp.sum(mask[:, None] * loss_terms)
+  g = mask[:, None] * jnp.where(is_centre, p_right - 1.0, 1.0 - p_right)
+  # An elementwise product summed over contexts compiles to faster CPU code than the
+  # transposed matrix product g.T @ u_ctx (measured 91 vs 124 us per 32-window step).
+  dv_out = jnp.sum(g[:, :, None] * u_ctx[:, None, :], axis=0)
+  return loss, g @ v_out, dv_out

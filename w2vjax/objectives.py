@@ -101,8 +101,16 @@ def pair_losses(objective: str, params: dict, batch: Batch,
                 log_noise: jax.Array | None = None) -> jax.Array:
   """Loss of every pair in the batch [B, C], zero where the mask is zero.
 
-  ``log_noise`` [V] is log q(w), needed by nce and sampled_softmax.
+  ``log_noise`` [V] is log q(w), needed by nce and sampled_softmax. Negatives shared by a
+  window ([B, 1, K], negative sampling only) are scored in word2vec.c's orientation: each
+  context word's u row against the centre's and the noise words' v rows
+  (``gradients.window_negative_sampling_grads`` explains why).
   """
+  if batch.negatives.shape[1] == 1:
+    per_window = jax.vmap(negative_sampling_loss, in_axes=(0, None, None))
+    losses = jax.vmap(per_window)(params["u"][batch.contexts], params["v"][batch.targets],
+                                  params["v"][batch.negatives[:, 0]])
+    return losses * batch.mask
   u_t = params["u"][batch.targets]
   if objective == "softmax":
     per_centre = jax.vmap(full_softmax_loss, in_axes=(None, None, 0))
@@ -110,11 +118,9 @@ def pair_losses(objective: str, params: dict, batch: Batch,
   else:
     per_pair = sampled_pair_loss(objective, log_noise)
     per_centre = jax.vmap(per_pair, in_axes=(None, 0, 0, 0, 0))
-    # Negatives shared by a centre's pairs ([B, 1, K]) are the same words for every slot.
-    negatives = jnp.broadcast_to(batch.negatives,
-                                 (*batch.contexts.shape, batch.negatives.shape[-1]))
-    losses = jax.vmap(per_centre)(u_t, params["v"][batch.contexts], params["v"][negatives],
-                                  batch.contexts, negatives)
+    losses = jax.vmap(per_centre)(u_t, params["v"][batch.contexts],
+                                  params["v"][batch.negatives], batch.contexts,
+                                  batch.negatives)
   return losses * batch.mask
 
 

@@ -30,14 +30,24 @@ def zipf_corpus(vocab_size: int, num_tokens: int, seed: int = 0,
 
 def time_train_step(config: TrainConfig, vocab_size: int, num_steps: int = 20,
                     num_tokens: int = 200_000, seed: int = 0) -> dict:
-  """Mean seconds per ``config`` train step with ``vocab_size`` words, after compilation.
-
-  Returns seconds_per_step, pairs_per_step and compile_seconds (the first call).
-  """
+  """Mean seconds per ``config`` train step with ``vocab_size`` words on a Zipf corpus of
+  ``num_tokens`` tokens, after compilation (see ``time_steps``)."""
   tokens, sentence, counts = zipf_corpus(vocab_size, num_tokens, seed)
   device_corpus = corpus_lib.make_device_corpus(tokens, sentence, counts, config.subsample)
   noise = (corpus_lib.make_noise_sampler(counts, config.noise_exponent)
            if config.objective in SAMPLED_OBJECTIVES else None)
+  return time_steps(config, device_corpus, noise, vocab_size, num_steps, seed)
+
+
+def time_steps(config: TrainConfig, device_corpus: corpus_lib.DeviceCorpus,
+               noise: corpus_lib.NoiseSampler | None, vocab_size: int, num_steps: int,
+               seed: int = 0) -> dict:
+  """Mean seconds per ``config`` train step on ``device_corpus``, after compilation.
+
+  Steps run in calls as long as training makes them (``training.steps_per_call``), so at
+  least one call's worth is timed. Returns seconds_per_step, pairs_per_step and
+  compile_seconds (the first call).
+  """
   opt = optim.make_optimizer(config.optimizer, config.learning_rate, 10 * num_steps,
                              config.lr_schedule, config.final_lr_ratio)
   topology = parallel.make_topology(1, config.parallel)
@@ -47,14 +57,17 @@ def time_train_step(config: TrainConfig, vocab_size: int, num_steps: int = 20,
   batches = max(1, int(epoch.num_kept) // config.batch_size)
   epoch = training.place_epoch(epoch, topology)
   t0 = time.perf_counter()
-  state, totals = train_step(state, training.zero_totals(topology), epoch, 0)
+  state, totals = train_step(state, training.zero_totals(topology), epoch, 0, 1)
   jax.block_until_ready(totals)
   compile_seconds = time.perf_counter() - t0
+  call = min(training.steps_per_call(config, vocab_size), batches)
+  calls = corpus_lib.ceil_div(num_steps, call)
   totals = training.zero_totals(topology)
   t0 = time.perf_counter()
-  for i in range(1, num_steps + 1):
-    state, totals = train_step(state, totals, epoch, (i % batches) * config.batch_size)
+  for i in range(calls):
+    start = (i * call) % max(1, batches - call + 1)  # new centres while the epoch lasts
+    state, totals = train_step(state, totals, epoch, start * config.batch_size, call)
   jax.block_until_ready((state, totals))
-  seconds = (time.perf_counter() - t0) / num_steps
-  return {"seconds_per_step": seconds, "pairs_per_step": float(totals["pairs"]) / num_steps,
+  seconds = (time.perf_counter() - t0) / (calls * call)
+  return {"seconds_per_step": seconds, "pairs_per_step": float(totals["pairs"]) / (calls * call),
           "compile_seconds": compile_seconds}

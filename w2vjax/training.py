@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import os
 import signal
 import threading
 import time
@@ -25,12 +26,13 @@ from w2vjax import corpus as corpus_lib
 from w2vjax.config import TrainConfig
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError
-from w2vjax.gradients import negative_sampling_grads, shared_negative_sampling_grads
+from w2vjax.gradients import negative_sampling_grads, window_negative_sampling_grads
 from w2vjax.model import CONTEXT_INITS, init_params
 from w2vjax.objectives import SAMPLED_OBJECTIVES
 from w2vjax.progress import Progress
 
 UPDATE_MODES = ("auto", "dense", "sparse")
+BITS_CHUNK = 16  # steps whose random draws are generated together
 
 
 @flax.struct.dataclass
@@ -71,9 +73,10 @@ class TrainResult:
   embeddings: Embeddings
   metrics: list[dict]
   startup_seconds: float  # reading, vocabulary, device transfer
-  train_seconds: float  # the epochs, compilation included
+  train_seconds: float  # the epochs, after compilation
   words_per_sec: float  # raw_words * epochs / train_seconds
   checkpoint_seconds: float = 0.0  # time spent saving checkpoints, within train_seconds
+  compile_seconds: float = 0.0  # compiling the train step, before train_seconds start
   raw_words: int = 0  # corpus words per epoch, as words/s counts them
   devices: int = 1
 
@@ -100,11 +103,9 @@ def validate(config: TrainConfig) -> None:
   for name in positive:
     if getattr(config, name) <= 0:
       raise InputError(f"{name} must be positive, got {getattr(config, name)}")
-  if config.share_negatives and config.objective != "negative_sampling":
-    raise InputError(f"share_negatives is for negative_sampling, not {config.objective}")
   if config.objective in SAMPLED_OBJECTIVES and config.negatives < 1:
     raise InputError(f"{config.objective} needs negatives >= 1, got {config.negatives}")
-  for name in ("subsample", "max_vocab", "max_steps"):
+  for name in ("subsample", "max_vocab", "max_steps", "steps_per_call", "batch_splits"):
     if getattr(config, name) < 0:
       raise InputError(f"{name} must be >= 0, got {getattr(config, name)}")
   if config.learning_rate <= 0:
@@ -163,13 +164,11 @@ def pair_loss_and_grads(objective: str, log_noise: jax.Array | None) -> Callable
                             argnums=(0, 1, 2))
 
 
-def sampled_sparse_step(opt: optim.Optimizer, pair_fn: Callable, params: dict,
-                        opt_state: dict, batch: corpus_lib.Batch):
-  """One row-sparse update of a K-sample objective: only the touched rows change.
+def sampled_row_grads(pair_fn: Callable, params: dict, batch: corpus_lib.Batch):
+  """``(loss, (u_rows, u_grads), (v_rows, v_grads))`` of a K-sample objective's batch: the
+  touched rows and their gradients, for ``optim.sparse_update``.
 
-  ``pair_fn`` is ``pair_loss_and_grads(...)``. Runs on each device of the ``data`` axis:
-  the touched rows and their gradients are all-gathered, so every replica applies the
-  whole global batch's update.
+  ``pair_fn`` is ``pair_loss_and_grads(...)``. Rows of empty slots are out of range.
   """
   centres, slots = batch.contexts.shape
   dim = params["u"].shape[1]
@@ -192,89 +191,158 @@ def sampled_sparse_step(opt: optim.Optimizer, pair_fn: Callable, params: dict,
   v_rows = jnp.concatenate([jnp.where(pair_ok, contexts, vocab_size),
                             jnp.where(pair_ok[:, None], negatives, vocab_size).reshape(-1)])
   v_grads = jnp.concatenate([dv_c * mask, (dv_negs * mask[:, :, None]).reshape(-1, dim)])
-  return _apply_row_updates(opt, params, opt_state, loss, (u_rows, du_rows),
-                            (v_rows, v_grads))
+  return loss, (u_rows, du_rows), (v_rows, v_grads)
 
 
-def shared_negatives_sparse_step(opt: optim.Optimizer, params: dict, opt_state: dict,
-                                 batch: corpus_lib.Batch):
-  """The row-sparse negative-sampling step when a centre's pairs share their noise words.
+def shared_negatives_row_grads(params: dict, batch: corpus_lib.Batch):
+  """``sampled_row_grads`` of negative sampling when a window's pairs share their noise words.
 
-  The noise rows are gathered and updated once per centre instead of once per pair: K
-  rows per centre, not 2 * window * K.
+  In word2vec.c's orientation (``gradients.window_negative_sampling_grads``): a window
+  touches its context words' u rows and K + 1 rows of v (its centre and noise words), and
+  its scores are one small matrix product.
   """
-  dim, vocab_size = params["u"].shape[1], params["u"].shape[0]
-  negatives = batch.negatives[:, 0]  # [B, K]
-  loss, du_rows, dv_c, dv_negs = jax.vmap(shared_negative_sampling_grads)(
-      params["u"][batch.targets], params["v"][batch.contexts], params["v"][negatives],
-      batch.mask)
-  has_pairs = batch.mask.any(axis=1)
-  u_rows = jnp.where(has_pairs, batch.targets, vocab_size)
-  v_rows = jnp.concatenate([jnp.where(batch.mask > 0, batch.contexts, vocab_size).reshape(-1),
-                            jnp.where(has_pairs[:, None], negatives, vocab_size).reshape(-1)])
-  v_grads = jnp.concatenate([dv_c.reshape(-1, dim), dv_negs.reshape(-1, dim)])
-  return _apply_row_updates(opt, params, opt_state, jnp.sum(loss), (u_rows, du_rows),
-                            (v_rows, v_grads))
+  vocab_size = params["u"].shape[0]
+  outputs = jnp.concatenate([batch.targets[:, None], batch.negatives[:, 0]], axis=1)
+  loss, du_ctx, dv_out = jax.vmap(window_negative_sampling_grads)(
+      params["u"][batch.contexts], params["v"][outputs], batch.mask)
+  u_rows = jnp.where(batch.mask > 0, batch.contexts, vocab_size).reshape(-1)
+  v_rows = jnp.where(batch.mask.any(axis=1, keepdims=True), outputs, vocab_size).reshape(-1)
+  dim = params["u"].shape[1]
+  return jnp.sum(loss), (u_rows, du_ctx.reshape(-1, dim)), (v_rows, dv_out.reshape(-1, dim))
 
 
-def _apply_row_updates(opt: optim.Optimizer, params: dict, opt_state: dict, loss: jax.Array,
-                       u_update: tuple, v_update: tuple):
-  """Gathers every device's touched rows and gradients, then applies them on each replica."""
-  u_update, v_update = jax.lax.all_gather((u_update, v_update), parallel.AXIS, tiled=True)
-  loss = jax.lax.psum(loss, parallel.AXIS)
-  new_u, state_u = optim.sparse_update(opt, params["u"], opt_state["u"], *u_update)
-  new_v, state_v = optim.sparse_update(opt, params["v"], opt_state["v"], *v_update)
-  return loss, {"u": new_u, "v": new_v}, {"u": state_u, "v": state_v}
+def steps_per_call(config: TrainConfig, vocab_size: int) -> int:
+  """Steps one jitted call runs: ``config.steps_per_call``, or (0) about 2^22 scored
+  (pair, output row) products per call, at most 256 steps.
+
+  A call that runs many steps in a loop on the device costs one dispatch for all of them,
+  which is most of the cost of a small negative-sampling step; a full-softmax step scores
+  every word, so it gets a call of its own and the loop stays responsive to reports and
+  signals.
+  """
+  if config.steps_per_call:
+    return config.steps_per_call
+  rows = vocab_size if config.objective == "softmax" else config.negatives + 1
+  return int(np.clip(2**22 // (config.batch_size * 2 * config.window * rows), 1, 256))
+
+
+def batch_splits(config: TrainConfig, topology: parallel.Topology) -> int:
+  """Independent parts a device's row-sparse batch is computed in: ``config.batch_splits``,
+  or (0) one per CPU core available to each local device, keeping parts of at least 16
+  centres, and 1 on an accelerator (where one large batched operation is fastest)."""
+  device_batch = config.batch_size // topology.num_devices
+  if config.batch_splits:
+    if device_batch % config.batch_splits:
+      raise InputError(f"batch_splits={config.batch_splits} does not divide the per-device "
+                       f"batch of {device_batch} centres")
+    return config.batch_splits
+  if topology.mesh.devices.flat[0].platform != "cpu":
+    return 1
+  cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+           else os.cpu_count() or 1) // len(topology.local_devices)
+  return max([s for s in range(1, max(1, cores) + 1)
+              if device_batch % s == 0 and device_batch // s >= 16] or [1])
 
 
 def make_train_step(config: TrainConfig, opt: optim.Optimizer,
                     noise: corpus_lib.NoiseSampler | None,
                     topology: parallel.Topology | None = None) -> Callable:
-  """Builds ``train_step(state, totals, epoch_blocks, start) -> (state, totals)``.
+  """Builds ``train_step(state, totals, epoch_blocks, start, num_steps) -> (state, totals)``.
 
-  One step of the global batch ``config.batch_size``, split evenly over the topology's
-  devices (default: one device). ``epoch_blocks`` is ``place_epoch(epoch, topology)``;
-  ``start`` is the step's first centre in this process's epoch order. ``totals`` holds
-  running sums of the loss and of the pairs trained (see ``zero_totals``). The state and
-  totals are donated: the tables are updated in place, not copied. Pass them replicated on
-  the topology (``parallel.replicate``): other placements are resharded at every call.
+  Runs ``num_steps`` steps (a traced count: any number, one compilation) of the global
+  batch ``config.batch_size``, split evenly over the topology's devices (default: one
+  device), in a loop on the device. ``epoch_blocks`` is ``place_epoch(epoch, topology)``;
+  step i trains the centres from ``start + i * process_batch`` of this process's epoch
+  order. Step n's random draws come from ``state.key`` folded with n, so they do not
+  depend on how steps are split into calls. ``totals`` holds running sums of the loss and
+  of the pairs trained (see ``zero_totals``). The state and totals are donated: the tables
+  are updated in place, not copied. Pass them replicated on the topology
+  (``parallel.replicate``): other placements are resharded at every call.
   """
   topology = topology or parallel.make_topology(1, config.parallel)
   mode = resolve_update(config)
   sampled = config.objective in SAMPLED_OBJECTIVES
   device_batch = parallel.check_batch(config.batch_size, topology)
+  process_batch = config.batch_size // topology.num_processes
   local_count = len(topology.local_devices)
-  sample = functools.partial(
-      corpus_lib.sample_batch, batch_size=device_batch, window=config.window,
-      negatives=config.negatives if sampled else 0, noise=noise,
-      share_negatives=config.share_negatives)
+  negatives = config.negatives if sampled else 0
+  width = corpus_lib.bits_per_centre(config.window, negatives, config.shares_negatives)
+  sample = functools.partial(corpus_lib.batch_from_bits, window=config.window,
+                             negatives=negatives, noise=noise,
+                             share_negatives=config.shares_negatives)
   log_noise = noise.log_probs if sampled else None
   loss_and_grad = jax.value_and_grad(
       lambda params, batch: objectives.batch_loss(config.objective, params, batch, log_noise))
   pair_fn = pair_loss_and_grads(config.objective, log_noise) if sampled else None
+  # On one device the collectives are identities; left in, each still costs a few us of
+  # a 70 us step on a CPU.
+  if topology.num_devices > 1:
+    psum = functools.partial(jax.lax.psum, axis_name=parallel.AXIS)
+    all_gather = functools.partial(jax.lax.all_gather, axis_name=parallel.AXIS, tiled=True)
+  else:
+    psum = all_gather = lambda x: x
 
-  def device_step(state: TrainState, totals: dict, start: jax.Array, epoch: corpus_lib.Epoch):
-    key, batch_key = jax.random.split(state.key)
-    # This device's slice of its process's part of the global batch.
-    local_index = jax.lax.axis_index(parallel.AXIS) % local_count
-    batch = sample(batch_key, epoch, start + local_index * device_batch)
-    if mode == "dense":
-      loss, grads = jax.lax.psum(loss_and_grad(state.params, batch), parallel.AXIS)
-      params, opt_state = optim.dense_update(opt, state.params, state.opt_state, grads)
-    elif config.share_negatives:
-      loss, params, opt_state = shared_negatives_sparse_step(
-          opt, state.params, state.opt_state, batch)
+  splits = batch_splits(config, topology)
+
+  def split_row_grads(params, batch):
+    # Parts of the batch with no data dependence between them: XLA's CPU runtime runs them
+    # on separate cores (one part of 64 centres leaves the second core idle). Same rows and
+    # gradients, in the same order, as one part.
+    parts = [jax.tree.map(lambda x, i=i: jnp.split(x, splits)[i], batch)
+             for i in range(splits)]
+    if config.shares_negatives:
+      grads = [shared_negatives_row_grads(params, part) for part in parts]
     else:
-      loss, params, opt_state = sampled_sparse_step(
-          opt, pair_fn, state.params, state.opt_state, batch)
+      grads = [sampled_row_grads(pair_fn, params, part) for part in parts]
+    losses, u_updates, v_updates = zip(*grads)
+    return (sum(losses), jax.tree.map(lambda *x: jnp.concatenate(x), *u_updates),
+            jax.tree.map(lambda *x: jnp.concatenate(x), *v_updates))
+
+  def one_step(state: TrainState, totals: dict, start: jax.Array, bits: jax.Array,
+               epoch: corpus_lib.Epoch):
+    # This device's rows of the global batch's draws, and its slice of its process's part
+    # of the global batch.
+    device = jax.lax.axis_index(parallel.AXIS)
+    bits = jax.lax.dynamic_slice_in_dim(bits, device * device_batch, device_batch)
+    batch = sample(bits, epoch, start + (device % local_count) * device_batch)
+    if mode == "dense":
+      loss, grads = psum(loss_and_grad(state.params, batch))
+      params, opt_state = optim.dense_update(opt, state.params, state.opt_state, grads)
+    else:
+      loss, u_update, v_update = split_row_grads(state.params, batch)
+      # Every replica applies the touched rows of the whole global batch.
+      loss, (u_update, v_update) = psum(loss), all_gather((u_update, v_update))
+      new_u, state_u = optim.sparse_update(opt, state.params["u"], state.opt_state["u"],
+                                           *u_update)
+      new_v, state_v = optim.sparse_update(opt, state.params["v"], state.opt_state["v"],
+                                           *v_update)
+      params, opt_state = {"u": new_u, "v": new_v}, {"u": state_u, "v": state_v}
     # Running sums stay on the device; the host reads them once per report, because
     # fetching (or stacking) one tiny array per step costs more than the step itself.
-    pairs = jax.lax.psum(jnp.sum(batch.mask, dtype=jnp.int32), parallel.AXIS)
+    pairs = psum(jnp.sum(batch.mask, dtype=jnp.int32))
     totals = {"loss_sum": totals["loss_sum"] + loss, "pairs": totals["pairs"] + pairs}
-    return TrainState(state.step + 1, params, opt_state, key), totals
+    return TrainState(state.step + 1, params, opt_state, state.key), totals
 
-  wrapped = parallel.wrap(device_step, topology, num_replicated=3, num_blocked=1)
-  return lambda state, totals, epoch_blocks, start: wrapped(state, totals, start, epoch_blocks)
+  def device_steps(state, totals, start, num_steps, epoch):
+    # The draws of BITS_CHUNK steps at a time, in one vectorised call: generated step by
+    # step inside the loop they cost 12 of 78 us per negative-sampling step on a CPU.
+    def chunk(c, carry):
+      state = carry[0]
+      steps = state.step + jnp.arange(BITS_CHUNK)
+      bits = jax.vmap(corpus_lib.step_bits, (None, 0, None, None))(
+          state.key, steps, config.batch_size, width)
+      first = c * BITS_CHUNK
+      return jax.lax.fori_loop(
+          0, jnp.minimum(BITS_CHUNK, num_steps - first),
+          lambda i, carry: one_step(*carry, start + (first + i) * process_batch, bits[i],
+                                    epoch), carry)
+
+    return jax.lax.fori_loop(0, (num_steps + BITS_CHUNK - 1) // BITS_CHUNK, chunk,
+                             (state, totals))
+
+  wrapped = parallel.wrap(device_steps, topology, num_replicated=4, num_blocked=1)
+  return lambda state, totals, epoch_blocks, start, num_steps: wrapped(
+      state, totals, np.int32(start), np.int32(num_steps), epoch_blocks)
 
 
 def place_epoch(epoch: corpus_lib.Epoch, topology: parallel.Topology) -> corpus_lib.Epoch:
@@ -338,6 +406,11 @@ class _Reporter:
     self.start = self.last_time = time.perf_counter()
     self.start_words = self.last_words = history[-1]["words"] if history else 0.0
     self.elapsed_before = history[-1]["elapsed_sec"] if history else 0.0
+
+  def restart_clock(self, already: float = 0.0) -> None:
+    """Restarts the words/s clock as if ``already`` seconds of training had passed (after
+    compilation, which is start-up)."""
+    self.start = self.last_time = time.perf_counter() - already
 
   def due(self) -> bool:
     return time.perf_counter() - self.last_time >= self.progress.interval
@@ -422,57 +495,71 @@ def _steps_in_epoch(epoch: corpus_lib.Epoch, process_batch: int) -> int:
 
 def _run_epochs(config: TrainConfig, data: TrainingData, opt: optim.Optimizer,
                 state: TrainState, position: checkpoint.Position, reporter: _Reporter,
-                workdir: Path | None, topology: parallel.Topology) -> tuple[TrainState, float]:
-  """The loop from ``position`` to the last epoch; returns the state and seconds saving.
+                workdir: Path | None, topology: parallel.Topology
+                ) -> tuple[TrainState, float, float]:
+  """The loop from ``position`` to the last epoch; returns the state, the seconds spent
+  saving checkpoints and the seconds spent compiling.
 
   ``workdir`` is None on every process but the first: only it writes checkpoints.
   """
   train_step = make_train_step(config, opt, data.noise, topology)
-  make_epoch = jax.jit(corpus_lib.make_epoch, static_argnums=2)
+  call_steps = steps_per_call(config, len(data.vocab))
   epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
   num_epochs, total_steps = data.plan(config)
   process_batch = config.batch_size // topology.num_processes
   # Several CPU devices share one thread pool: with steps dispatched ahead, devices blocked
   # in a collective can starve the device that must join them (XLA's rendezvous then
-  # aborts after 40 s). Waiting for each step on multi-device CPU avoids it.
-  wait_each_step = topology.num_devices > 1 and topology.mesh.devices.flat[0].platform == "cpu"
+  # aborts after 40 s). Waiting for each call on multi-device CPU avoids it.
+  wait_each_call = topology.num_devices > 1 and topology.mesh.devices.flat[0].platform == "cpu"
   step, totals = position.step, zero_totals(topology)
-  last_save, save_seconds = time.perf_counter(), 0.0
+  last_save, save_seconds, compile_seconds = time.perf_counter(), 0.0, None
   with _stop_requests() as stop:
     for epoch_index in range(position.epoch, num_epochs):
       if config.max_steps and step >= total_steps:
         break
-      epoch = make_epoch(jax.random.fold_in(epoch_key, epoch_index), data.corpus,
-                         process_batch)
+      t = time.perf_counter()
+      epoch = corpus_lib.make_epoch(jax.random.fold_in(epoch_key, epoch_index),
+                                    data.corpus, process_batch)
       num_steps = _steps_in_epoch(epoch, process_batch)
       epoch = place_epoch(epoch, topology)
-      first = position.step_in_epoch if epoch_index == position.epoch else 0
-      for i in range(first, num_steps):
-        state, totals = train_step(state, totals, epoch, i * process_batch)
-        if wait_each_step:
+      if compile_seconds is None:
+        # A call of zero steps compiles the step (the step count is traced, so every later
+        # call reuses it): compilation is start-up, preparing the epoch is training.
+        epoch_seconds, t = time.perf_counter() - t, time.perf_counter()
+        state, totals = jax.block_until_ready(train_step(state, totals, epoch, 0, 0))
+        compile_seconds = time.perf_counter() - t
+        reporter.restart_clock(epoch_seconds)
+      i = position.step_in_epoch if epoch_index == position.epoch else 0
+      while i < num_steps:
+        count = min(call_steps, num_steps - i,
+                    total_steps - step if config.max_steps else num_steps)
+        state, totals = train_step(state, totals, epoch, i * process_batch, count)
+        if wait_each_call:
           jax.block_until_ready(totals)
-        step += 1
+        step, i = step + count, i + count
         finished = (step == config.max_steps
-                    or i + 1 == num_steps and epoch_index + 1 == num_epochs)
+                    or i == num_steps and epoch_index + 1 == num_epochs)
+        stopping = bool(stop)  # read once: a signal between two reads would skip the save
         save = workdir is not None and (
-            stop or finished or time.perf_counter() - last_save >= config.checkpoint_every_seconds)
-        if save or finished or i + 1 == num_steps or reporter.due():
+            stopping or finished
+            or time.perf_counter() - last_save >= config.checkpoint_every_seconds)
+        if save or finished or i == num_steps or reporter.due():
           # Reported before saving: a NaN loss stops the run before it reaches a checkpoint.
-          words = data.raw_words * (epoch_index + (i + 1) / num_steps)
+          words = data.raw_words * (epoch_index + i / num_steps)
           reporter.report(totals, step, epoch_index + 1, words, float(opt.schedule(step - 1)))
           totals = zero_totals(topology)
         if save:
           t = time.perf_counter()
-          checkpoint.save(workdir, state, checkpoint.Position(epoch_index, i + 1, step),
+          checkpoint.save(workdir, state, checkpoint.Position(epoch_index, i, step),
                           config.to_dict(), reporter.history)
           last_save = time.perf_counter()
           save_seconds += last_save - t
-        if stop:
+        if stopping:
           where = f"; checkpoint saved in {workdir}: run the same command to resume"
           raise Interrupted(f"stopped by signal at step {step}" + (where if workdir else ""))
         if finished:
           break
-  return state, save_seconds
+  return state, save_seconds, compile_seconds or 0.0
 
 
 def train(config: TrainConfig, *, workdir: str | Path | None = None,
@@ -506,8 +593,8 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   reporter = _Reporter(config, total_words, own_workdir, show_progress and writer, history,
                        topology.num_devices)
   try:
-    state, save_seconds = _run_epochs(config, data, opt, state, position, reporter,
-                                      own_workdir, topology)
+    state, save_seconds, compile_seconds = _run_epochs(config, data, opt, state, position,
+                                                       reporter, own_workdir, topology)
     params = parallel.to_host(state.params)
   finally:
     reporter.close()
@@ -515,4 +602,4 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   return TrainResult(config, data.vocab, params,
                      Embeddings(data.vocab.words, np.asarray(params["u"], np.float32)),
                      reporter.history, startup, seconds, reporter.trained_words() / seconds,
-                     save_seconds, data.raw_words, topology.num_devices)
+                     save_seconds, compile_seconds, data.raw_words, topology.num_devices)
