@@ -34,7 +34,7 @@ def _experiments() -> dict[str, Experiment]:
   sgns = TrainConfig(corpus=wiki9m, dim=100, window=5, negatives=5, min_count=5,
                      subsample=1e-3, epochs=5)
   return {e.name: e for e in [
-      Experiment("quickstart", "SGNS on the bundled text8-1m corpus (about a minute on 2 cores)",
+      Experiment("quickstart", "SGNS on the bundled text8-1m corpus (about 15 s on 2 cores)",
                  TrainConfig(epochs=5)),
       Experiment("sgns_wiki9m", "SGNS on wikipedia-en-9m with gensim's defaults "
                  "(d=100, window 5, K=5, min_count 5, sample 1e-3, 5 epochs)", sgns),

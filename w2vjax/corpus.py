@@ -40,12 +40,15 @@ class Epoch(NamedTuple):
 class Batch(NamedTuple):
   """Skip-gram pairs grouped by centre word: B centres, C = 2 * window context slots.
 
-  The batch axis leads everywhere, so a batch splits across devices along axis 0.
+  The batch axis leads everywhere, so a batch splits across devices along axis 0. With
+  per-pair noise the objectives score u[target] against v[context] and v[noise]; with noise
+  shared by a window ([B, 1, K]) they score u[context] against v[target] and v[noise]
+  (word2vec.c's orientation, see ``gradients.window_negative_sampling_grads``).
   """
 
   targets: jax.Array  # int32 [B] centre words
   contexts: jax.Array  # int32 [B, C] context words
-  negatives: jax.Array  # int32 [B, C, K] noise words per pair, or [B, 1, K] shared by a centre
+  negatives: jax.Array  # int32 [B, C, K] noise words per pair, or [B, 1, K] per window
   mask: jax.Array  # float32 [B, C] 1 for a real pair, 0 for an empty slot
 
 

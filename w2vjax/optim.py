@@ -94,3 +94,13 @@ def sparse_update(opt: Optimizer, table: jax.Array, state, rows: jax.Array,
       lambda full, new: full.at[unique].set(new, mode="drop") if is_row_state(full) else new,
       state, new_rows)
   return table.at[unique].add(updates, mode="drop"), state
+
+
+def sparse_updates(opt: Optimizer, params: dict, opt_state: dict, updates: dict
+                   ) -> tuple[dict, dict]:
+  """``sparse_update`` of each table: ``updates[name]`` is its ``(rows, row_grads)``."""
+  new_params, new_state = dict(params), dict(opt_state)
+  for name, (rows, row_grads) in updates.items():
+    new_params[name], new_state[name] = sparse_update(opt, params[name], opt_state[name],
+                                                      rows, row_grads)
+  return new_params, new_state

@@ -211,6 +211,28 @@ def shared_negatives_row_grads(params: dict, batch: corpus_lib.Batch):
   return jnp.sum(loss), (u_rows, du_ctx.reshape(-1, dim)), (v_rows, dv_out.reshape(-1, dim))
 
 
+def batch_row_grads(config: TrainConfig, pair_fn: Callable | None, params: dict,
+                    batch: corpus_lib.Batch, parts: int = 1):
+  """``(loss, (u_rows, u_grads), (v_rows, v_grads))`` of a K-sample batch, computed in
+  ``parts`` independent parts.
+
+  The parts have no data dependence between them, so XLA's CPU runtime runs them on
+  separate cores (one part of 64 centres leaves a second core idle); their rows and
+  gradients, concatenated, are those of one part, in the same order.
+  """
+  def concatenate(*pieces):
+    return jnp.concatenate(pieces)
+
+  grads = []
+  for part in zip(*(jnp.split(x, parts) for x in batch)):
+    part = corpus_lib.Batch(*part)
+    grads.append(shared_negatives_row_grads(params, part) if config.shares_negatives
+                 else sampled_row_grads(pair_fn, params, part))
+  losses, u_updates, v_updates = zip(*grads)
+  return (sum(losses), jax.tree.map(concatenate, *u_updates),
+          jax.tree.map(concatenate, *v_updates))
+
+
 def steps_per_call(config: TrainConfig, vocab_size: int) -> int:
   """Steps one jitted call runs: ``config.steps_per_call``, or (0) about 2^22 scored
   (pair, output row) products per call, at most 256 steps.
@@ -284,20 +306,6 @@ def make_train_step(config: TrainConfig, opt: optim.Optimizer,
 
   splits = batch_splits(config, topology)
 
-  def split_row_grads(params, batch):
-    # Parts of the batch with no data dependence between them: XLA's CPU runtime runs them
-    # on separate cores (one part of 64 centres leaves the second core idle). Same rows and
-    # gradients, in the same order, as one part.
-    parts = [jax.tree.map(lambda x, i=i: jnp.split(x, splits)[i], batch)
-             for i in range(splits)]
-    if config.shares_negatives:
-      grads = [shared_negatives_row_grads(params, part) for part in parts]
-    else:
-      grads = [sampled_row_grads(pair_fn, params, part) for part in parts]
-    losses, u_updates, v_updates = zip(*grads)
-    return (sum(losses), jax.tree.map(lambda *x: jnp.concatenate(x), *u_updates),
-            jax.tree.map(lambda *x: jnp.concatenate(x), *v_updates))
-
   def one_step(state: TrainState, totals: dict, start: jax.Array, bits: jax.Array,
                epoch: corpus_lib.Epoch):
     # This device's rows of the global batch's draws, and its slice of its process's part
@@ -309,14 +317,10 @@ def make_train_step(config: TrainConfig, opt: optim.Optimizer,
       loss, grads = psum(loss_and_grad(state.params, batch))
       params, opt_state = optim.dense_update(opt, state.params, state.opt_state, grads)
     else:
-      loss, u_update, v_update = split_row_grads(state.params, batch)
+      loss, u_update, v_update = batch_row_grads(config, pair_fn, state.params, batch, splits)
       # Every replica applies the touched rows of the whole global batch.
-      loss, (u_update, v_update) = psum(loss), all_gather((u_update, v_update))
-      new_u, state_u = optim.sparse_update(opt, state.params["u"], state.opt_state["u"],
-                                           *u_update)
-      new_v, state_v = optim.sparse_update(opt, state.params["v"], state.opt_state["v"],
-                                           *v_update)
-      params, opt_state = {"u": new_u, "v": new_v}, {"u": state_u, "v": state_v}
+      loss, updates = psum(loss), all_gather({"u": u_update, "v": v_update})
+      params, opt_state = optim.sparse_updates(opt, state.params, state.opt_state, updates)
     # Running sums stay on the device; the host reads them once per report, because
     # fetching (or stacking) one tiny array per step costs more than the step itself.
     pairs = psum(jnp.sum(batch.mask, dtype=jnp.int32))
