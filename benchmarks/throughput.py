@@ -56,9 +56,9 @@ def run_gensim(path: str, epochs: int, workers: int, seed: int) -> dict:
 
 
 def run_w2vjax(path: str, epochs: int, seed: int, overrides: dict) -> dict:
-  config = TrainConfig(corpus=path, dim=100, window=5, negatives=5, min_count=5,
-                       subsample=1e-3, epochs=epochs, seed=seed, log_every_seconds=60,
-                       **overrides)
+  settings = dict(corpus=path, dim=100, window=5, negatives=5, min_count=5, subsample=1e-3,
+                  epochs=epochs, seed=seed, log_every_seconds=60)
+  config = TrainConfig(**{**settings, **overrides})  # --w2vjax may change any of them
   result = train(config)
   return {"startup_s": result.startup_seconds + result.compile_seconds,
           "train_s": result.train_seconds, "words_per_sec": result.words_per_sec,

@@ -50,7 +50,8 @@ def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
                        if config.objective != "softmax" else "full softmax")
   scores = evaluate(result.embeddings, restrict_vocab=config.eval_restrict_vocab)
   summary = {"config": config.to_dict(), "train_seconds": result.train_seconds,
-             "startup_seconds": result.startup_seconds, "words_per_sec": result.words_per_sec,
+             "startup_seconds": result.startup_seconds,
+             "compile_seconds": result.compile_seconds, "words_per_sec": result.words_per_sec,
              "raw_words": result.raw_words, "vocab_size": len(result.vocab),
              "checkpoint_seconds": result.checkpoint_seconds,
              "peak_memory_mb": peak_memory_mb(), "devices": result.devices,

@@ -82,5 +82,5 @@ def parse_overrides(text: str) -> dict:
     try:
       overrides[name] = value.lower() in ("1", "true") if kind is bool else kind(value)
     except ValueError:
-      raise InputError(f"{name}={value!r} is not a {kind.__name__}") from None
+      raise InputError(f"{name}={value!r} is not a valid {kind.__name__}") from None
   return overrides
