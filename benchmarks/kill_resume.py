@@ -2,10 +2,10 @@
 
   python benchmarks/kill_resume.py [--kills=5] [--workdir=/tmp/w2vjax-kill-resume]
 
-Trains on a synthetic topic corpus (20 epochs) through the launcher, with a checkpoint
-every 0.05 s: once
-uninterrupted and then once per kill: start, wait for the first checkpoint, wait a random
-0-0.6 s, SIGKILL, run the same command again to the end. Prints the step each run had
+Trains on a synthetic topic corpus (200 epochs, about 2.5 s of training) through the
+launcher, with a checkpoint every 0.05 s: once uninterrupted and then once per kill:
+start, wait for the first checkpoint, wait a random 0-1.5 s, SIGKILL, run the same command
+again to the end. Prints the step each run had
 checkpointed when killed and the largest difference from the uninterrupted vectors.
 """
 
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _command(workdir: Path, corpus: Path) -> list[str]:
   return [sys.executable, "-m", "experiments.run", f"--workdir={workdir}",
           f"--config.corpus={corpus}", "--config.min_count=1", "--config.dim=16",
-          "--config.epochs=20", "--config.batch_size=16", "--config.subsample=0",
+          "--config.epochs=200", "--config.batch_size=16", "--config.subsample=0",
           "--config.checkpoint_every_seconds=0.05", "--config.log_every_seconds=0.05"]
 
 
@@ -50,7 +50,7 @@ def main(argv):
                             stderr=subprocess.DEVNULL)
     while not (workdir / "checkpoint.npz").exists():
       time.sleep(0.02)
-    time.sleep(random.Random(seed).uniform(0, 0.6))
+    time.sleep(random.Random(seed).uniform(0, 1.5))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     with np.load(workdir / "checkpoint.npz") as z:

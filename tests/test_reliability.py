@@ -148,7 +148,7 @@ def test_memory_check_names_a_smaller_setting():
 def _train_cmd(corpus, workdir, every="0.05"):
   return [sys.executable, "-m", "experiments.run", f"--workdir={workdir}",
           f"--config.corpus={corpus}", "--config.min_count=1", "--config.dim=16",
-          "--config.epochs=20", "--config.batch_size=16", "--config.subsample=0",
+          "--config.epochs=200", "--config.batch_size=16", "--config.subsample=0",
           f"--config.checkpoint_every_seconds={every}", "--config.log_every_seconds=0.05"]
 
 
@@ -176,7 +176,8 @@ def test_sigkill_then_resume_gives_the_same_vectors(resume_corpus, uninterrupted
   deadline = time.time() + 300
   while not (workdir / "checkpoint.npz").exists() and time.time() < deadline:
     time.sleep(0.02)
-  time.sleep(random.Random(seed).uniform(0.0, 0.3))  # a random point of the training
+  # A random point of the training, which lasts about 2.5 s after its first checkpoint.
+  time.sleep(random.Random(seed).uniform(0.0, 1.5))
   proc.send_signal(signal.SIGKILL)
   proc.wait()
   assert not (workdir / "vectors.bin").exists()  # it died in training, not after
