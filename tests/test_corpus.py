@@ -152,7 +152,8 @@ def test_rows_of_a_batch_are_the_batch_of_those_rows(shared):
   bits = jax.random.bits(jax.random.key(9), (64, C.bits_per_centre(3, 2, shared)))
   sample = functools.partial(C.batch_from_bits, window=3, negatives=2, noise=noise,
                              share_negatives=shared)
-  whole, part = jax.device_get(sample(bits, epoch, 0)), jax.device_get(sample(bits[16:32], epoch, 16))
+  whole = jax.device_get(sample(bits, epoch, 0))
+  part = jax.device_get(sample(bits[16:32], epoch, 16))
   for x, y in zip(whole, part):
     np.testing.assert_array_equal(x[16:32], y)
   assert whole.negatives.shape == (64, 1 if shared else 6, 2)
