@@ -115,6 +115,8 @@ def test_compact_overrides_are_typed_and_bad_ones_named():
   assert parse_overrides("") == {}
   with pytest.raises(InputError, match="no field 'bach_size'"):
     parse_overrides("bach_size=32")
+  with pytest.raises(InputError, match="no field 'shares_negatives'"):  # a property
+    parse_overrides("shares_negatives=true")
   with pytest.raises(InputError, match="batch_size='big' is not a valid int"):
     parse_overrides("batch_size=big")
 

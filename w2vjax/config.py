@@ -74,9 +74,10 @@ def parse_overrides(text: str) -> dict:
   """``"batch_size=32,share_negatives=false"`` -> TrainConfig field values, typed like the
   fields' defaults (for scripts that take a compact list of settings)."""
   defaults, overrides = TrainConfig(), {}
+  fields = {f.name for f in dataclasses.fields(TrainConfig)}
   for item in filter(None, text.split(",")):
     name, _, value = item.partition("=")
-    if not hasattr(defaults, name) or name.startswith("_"):
+    if name not in fields:
       raise InputError(f"TrainConfig has no field {name!r}")
     kind = type(getattr(defaults, name))
     try:

@@ -328,8 +328,8 @@ def make_train_step(config: TrainConfig, opt: optim.Optimizer,
     return TrainState(state.step + 1, params, opt_state, state.key), totals
 
   def device_steps(state, totals, start, num_steps, epoch):
-    # The draws of BITS_CHUNK steps at a time, in one vectorised call: generated step by
-    # step inside the loop they cost 12 of 78 us per negative-sampling step on a CPU.
+    # The draws of BITS_CHUNK steps at a time, in one vectorised call: a step of the
+    # defaults took 109 us against 113 us with its draws generated inside the step.
     def chunk(c, carry):
       state = carry[0]
       steps = state.step + jnp.arange(BITS_CHUNK)
