@@ -1,10 +1,11 @@
 """How the cost of training grows: time per million pairs against |V|, K, d and corpus size.
 
   python benchmarks/scaling.py --out=docs/scaling [--corpus=../shared/data/corpora/wikipedia-en-9m.txt.gz]
+      [--config=experiments/configs/quickstart.py --config.FIELD=VALUE]
 
 Steps are timed on a synthetic Zipf corpus (``w2vjax.profiling``) after compilation, one
-setting changed at a time from the defaults (d=100, window 5, K=5, batch 64, negative
-sampling with noise words shared per window). The corpus-size rows train
+setting changed at a time from the config (default: quickstart's, d=100, window 5, K=5,
+batch 64, negative sampling with noise words shared per window). The corpus-size rows train
 one epoch of the bundled text8-1m and of ``--corpus`` and time their start-up (reading
 and encoding, vocabulary, first compilation) separately. Writes scaling.md (tables) and
 scaling.png into ``--out``.
@@ -19,19 +20,21 @@ from pathlib import Path
 
 import numpy as np
 from absl import app, flags
+from ml_collections import config_flags
 
-from w2vjax import io_utils, profiling
+from w2vjax import io_utils, methods, profiling
 from w2vjax.config import TrainConfig
 from w2vjax.plot import new_figure, save_png
 from w2vjax.training import train
 
+config_flags.DEFINE_config_file("config", "experiments/configs/quickstart.py",
+                                "the base training config; --config.FIELD=VALUE overrides")
 flags.DEFINE_string("out", "docs/scaling", "output folder")
 flags.DEFINE_string("corpus", "", "a larger corpus for the corpus-size rows (optional)")
 flags.DEFINE_integer("steps", 20, "timed steps per full-softmax setting")
 flags.DEFINE_integer("sampled_steps", 4096, "timed steps per negative-sampling setting")
 FLAGS = flags.FLAGS
 
-BASE = TrainConfig(dim=100, window=5, negatives=5)
 VOCAB_SIZES = (10_000, 30_000, 100_000, 300_000, 1_000_000)
 
 
@@ -40,35 +43,35 @@ def _us_per_kpair(timing: dict) -> float:
   return timing["seconds_per_step"] / timing["pairs_per_step"] * 1e9
 
 
-def sweep(steps: int, sampled_steps: int) -> dict[str, list[tuple]]:
+def sweep(base: TrainConfig, steps: int, sampled_steps: int) -> dict[str, list[tuple]]:
   """The tables; a negative-sampling step is ~1000 times cheaper, so it gets more steps."""
   def measure(config, vocab):
-    n = steps if config.objective == "softmax" else sampled_steps
+    n = sampled_steps if config.objective in methods.NOISE_OBJECTIVES else steps
     return _us_per_kpair(profiling.time_train_step(config, vocab, n))
 
   tables = {"vocab": [], "negatives": [], "dim": []}
   for vocab in VOCAB_SIZES:
     row = [vocab]
     for objective in ("softmax", "negative_sampling"):
-      row.append(measure(BASE.replace(objective=objective), vocab))
+      row.append(measure(base.replace(objective=objective), vocab))
     tables["vocab"].append(tuple(row))
   for k in (1, 2, 5, 10, 20):
-    tables["negatives"].append((k, measure(BASE.replace(negatives=k), 100_000)))
+    tables["negatives"].append((k, measure(base.replace(negatives=k), 100_000)))
   for dim in (50, 100, 200, 300):
     row = [dim]
     for objective in ("softmax", "negative_sampling"):
-      row.append(measure(BASE.replace(objective=objective, dim=dim), 30_000))
+      row.append(measure(base.replace(objective=objective, dim=dim), 30_000))
     tables["dim"].append(tuple(row))
   return tables
 
 
-def corpus_sizes(corpora: list[str]) -> list[tuple]:
+def corpus_sizes(base: TrainConfig, corpora: list[str]) -> list[tuple]:
   """(corpus, words, start-up s, first run's start-up s, s per million pairs) per corpus."""
   rows = []
   for corpus in corpora:
     cache = tempfile.mkdtemp(prefix="w2vjax-scaling-")
     try:
-      config = BASE.replace(corpus=corpus, epochs=1, cache_dir=cache, log_every_seconds=600)
+      config = base.replace(corpus=corpus, epochs=1, cache_dir=cache, log_every_seconds=600)
       t0 = time.perf_counter()
       first = train(config, show_progress=False)
       cold = first.startup_seconds + first.compile_seconds
@@ -82,9 +85,9 @@ def corpus_sizes(corpora: list[str]) -> list[tuple]:
   return rows
 
 
-def markdown(tables: dict, corpora: list[tuple]) -> str:
-  lines = [f"### Time per thousand pairs against vocabulary size (d=100, K=5, batch "
-           f"{BASE.batch_size})", "",
+def markdown(base: TrainConfig, tables: dict, corpora: list[tuple]) -> str:
+  lines = [f"### Time per thousand pairs against vocabulary size (d={base.dim}, "
+           f"K={base.negatives}, batch {base.batch_size})", "",
            "| \\|V\\| | full softmax (us / 1k pairs) | negative sampling (us / 1k pairs) |",
            "|---|---|---|"]
   lines += [f"| {v:,} | {s:,.0f} | {n:,.0f} |" for v, s, n in tables["vocab"]]
@@ -127,9 +130,10 @@ def main(argv):
   del argv
   out = Path(FLAGS.out)
   out.mkdir(parents=True, exist_ok=True)
-  tables = sweep(FLAGS.steps, FLAGS.sampled_steps)
-  corpora = corpus_sizes(["bundled:text8-1m"] + ([FLAGS.corpus] if FLAGS.corpus else []))
-  table = markdown(tables, corpora)
+  base = TrainConfig.from_dict(FLAGS.config.to_dict())
+  tables = sweep(base, FLAGS.steps, FLAGS.sampled_steps)
+  corpora = corpus_sizes(base, ["bundled:text8-1m"] + ([FLAGS.corpus] if FLAGS.corpus else []))
+  table = markdown(base, tables, corpora)
   with io_utils.atomic_open(out / "scaling.md", "w") as f:
     f.write(table)
   plot(tables, out / "scaling.png")

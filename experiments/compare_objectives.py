@@ -24,12 +24,12 @@ import multiprocessing
 from pathlib import Path
 
 from experiments import study_plots, training_run
-from w2vjax import io_utils, profiling
+from w2vjax import io_utils, methods, profiling
 from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError
 
-ABBREVIATIONS = {"softmax": "softmax", "negative_sampling": "ns", "nce": "nce",
-                 "sampled_softmax": "ssm"}
+ABBREVIATIONS = {"softmax": "softmax", "hierarchical_softmax": "hs",
+                 "negative_sampling": "ns", "nce": "nce", "sampled_softmax": "ssm"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +38,7 @@ class StudyConfig:
   negatives: tuple[int, ...] = (1, 2, 5, 10, 20)  # K for negative sampling
   sampled_negatives: tuple[int, ...] = (5, 20)  # K for sampled softmax and NCE
   softmax: bool = True
+  hierarchical_softmax: bool = True  # the exactly normalised O(log |V|) alternative
   softmax_batch_size: int = 256  # full softmax's fastest batch on 2 CPU cores
   budget_seconds: float = 0.0  # equal wall-clock budget; 0: the ns_k5 run's training time
   timing_vocab_sizes: tuple[int, ...] = (10_000, 30_000, 100_000, 300_000)
@@ -47,6 +48,11 @@ class StudyConfig:
 
   def to_dict(self) -> dict:
     return {**dataclasses.asdict(self), "train": self.train.to_dict()}
+
+  def to_config_dict(self):
+    """As the ConfigDict that ``experiments/configs/compare_objectives.py`` returns."""
+    from ml_collections import config_dict
+    return config_dict.ConfigDict({"job": "compare_objectives", **self.to_dict()})
 
   @classmethod
   def from_dict(cls, values: dict) -> StudyConfig:
@@ -77,6 +83,8 @@ def members(study: StudyConfig) -> dict[str, TrainConfig]:
   if study.softmax:
     runs["softmax"] = study.train.replace(objective="softmax",
                                           batch_size=study.softmax_batch_size)
+  if study.hierarchical_softmax:
+    runs["hs"] = study.train.replace(objective="hierarchical_softmax")
   for objective, ks in (("negative_sampling", study.negatives),
                         ("sampled_softmax", study.sampled_negatives),
                         ("nce", study.sampled_negatives)):
@@ -113,7 +121,7 @@ def _row(name: str, comparison: str, config: TrainConfig, summary: dict) -> dict
   last = summary["metrics"][-1]
   return {
       "comparison": comparison, "run": name, "objective": config.objective,
-      "K": config.negatives if config.objective != "softmax" else "",
+      "K": config.negatives if config.objective in methods.NOISE_OBJECTIVES else "",
       "ws353": scores["EN-WS-353-ALL.txt"]["spearman"],
       "simlex999": scores["EN-SIMLEX-999.txt"]["spearman"],
       "analogy_3cosadd": analogy.get("3cosadd", float("nan")),
@@ -130,10 +138,11 @@ def _row(name: str, comparison: str, config: TrainConfig, summary: dict) -> dict
 
 
 def time_vs_vocab(study: StudyConfig) -> list[dict]:
-  """Seconds per step against |V| for full softmax and negative sampling (K=5), batch equal."""
+  """Seconds per step against |V| for full softmax, hierarchical softmax and negative
+  sampling (K=5), batch equal."""
   rows = []
   for vocab_size in study.timing_vocab_sizes:
-    for objective in ("softmax", "negative_sampling"):
+    for objective in ("softmax", "hierarchical_softmax", "negative_sampling"):
       config = study.train.replace(objective=objective, negatives=5)
       timing = profiling.time_train_step(config, vocab_size, study.timing_steps)
       rows.append({"vocab_size": vocab_size, "objective": objective,
@@ -184,13 +193,14 @@ def markdown_table(rows: list[dict], timing: list[dict], budget: float) -> str:
       out.write("| " + " | ".join(fmt.format(row[key]) for key, _, fmt in COLUMNS) + " |\n")
     out.write("\n")
   out.write("### Time per training step against vocabulary size\n\n"
-            "| vocabulary | full softmax (ms/step) | negative sampling K=5 (ms/step) |\n"
-            "|---|---|---|\n")
+            "| vocabulary | full softmax (ms/step) | hierarchical softmax (ms/step) | "
+            "negative sampling K=5 (ms/step) |\n|---|---|---|---|\n")
   by_size = {}
   for t in timing:
     by_size.setdefault(t["vocab_size"], {})[t["objective"]] = t["seconds_per_step"] * 1e3
   for size, ms in by_size.items():
-    out.write(f"| {size:,} | {ms['softmax']:.2f} | {ms['negative_sampling']:.3f} |\n")
+    out.write(f"| {size:,} | {ms['softmax']:.2f} | {ms['hierarchical_softmax']:.3f} | "
+              f"{ms['negative_sampling']:.3f} |\n")
   return out.getvalue()
 
 

@@ -2,31 +2,38 @@
 
   python -m experiments.run --experiment=quickstart --workdir=runs/quickstart \
       [--config.epochs=10 --config.dim=200 ...]
+  python -m experiments.run --config=experiments/configs/cbow_wiki9m.py --workdir=runs/cbow
   python -m experiments.run --list
 
-The workdir receives config.json, metrics.jsonl, vectors.txt, vectors.bin (word2vec text
-and binary formats, frequency-ordered) and eval.json.
+``--experiment=NAME`` selects ``experiments/configs/NAME.py``; ``--config.FIELD=VALUE``
+overrides its fields. A training run's workdir receives config.json, metrics.jsonl,
+vectors.txt, vectors.bin (word2vec text and binary formats, frequency-ordered), eval.json
+and loss.png (and model.npz for subword vectors).
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-import jax
 from absl import app, flags, logging
-from jax.experimental import multihost_utils
-from ml_collections import config_dict, config_flags
+from ml_collections import config_flags
 
-from experiments import registry
+from experiments import configs
 from experiments.compare_objectives import StudyConfig, run_study
-from experiments.training_run import run, tables_fingerprint
+from experiments.training_run import run_training_job
 from w2vjax import parallel
 from w2vjax.errors import InputError
-from w2vjax.evaluation import format_table
 from w2vjax.training import Interrupted
 
 FLAGS = flags.FLAGS
+
+
+def _study_job(values: dict, workdir: str) -> None:
+  rows, table = run_study(StudyConfig.from_dict(values), workdir)
+  print(f"\n{len(rows)} rows; outputs in {workdir}\n\n{table}")
+
+
+JOBS = {"train": run_training_job, "compare_objectives": _study_job}
 
 
 def _flag_value(argv: list[str], name: str, default: str) -> str:
@@ -39,7 +46,8 @@ def _flag_value(argv: list[str], name: str, default: str) -> str:
 
 
 def _parse_flags(argv: list[str]) -> list[str]:
-  """Defines --config from the chosen experiment, so --config.FIELD overrides its values."""
+  """Defines --config as the chosen experiment's config file, so --config.FIELD overrides
+  its values."""
   flags.DEFINE_string("experiment", "quickstart", "experiment name (see --list)")
   flags.DEFINE_string("workdir", None, "output folder (default runs/EXPERIMENT)")
   flags.DEFINE_bool("list", False, "list the experiments and exit")
@@ -49,21 +57,19 @@ def _parse_flags(argv: list[str]) -> list[str]:
   flags.DEFINE_integer("num_processes", 1, "processes in a multi-process run")
   flags.DEFINE_integer("process_id", 0, "this process's index, 0..num_processes-1")
   name = _flag_value(argv, "experiment", "quickstart")
+  if name not in configs.names():
+    sys.exit(f"error: unknown experiment {name!r}; known: {', '.join(configs.names())}")
   try:
-    base = registry.get(name).config
-  except KeyError as e:
-    sys.exit(f"error: {e.args[0]}")
-  try:
-    # ml_collections applies the --config.FIELD overrides while defining the flag.
-    config_flags.DEFINE_config_dict(
-        "config", config_dict.ConfigDict(base.to_dict()),
-        "training config; override fields with --config.FIELD=VALUE")
+    # Defining the flag loads the file and applies the --config.FIELD overrides.
+    config_flags.DEFINE_config_file("config", str(configs.path(name)),
+                                    "config file; override fields with --config.FIELD=VALUE")
     return FLAGS(argv)
   except (AttributeError, KeyError) as e:  # ml_collections' word for an unknown field
     field = str(e).strip("\"'")
-    sys.exit(f"error: unknown config field {field!r}; fields: {', '.join(base.to_dict())}")
+    sys.exit(f"error: unknown config field {field!r}; the fields are those of "
+             f"{configs.path(name).relative_to(configs.FOLDER.parents[1])}")
   except flags.Error as e:
-    sys.exit(f"error: {e}")
+    sys.exit(f"error: {str(e).splitlines()[0]}")
 
 
 def main(argv: list[str]) -> None:
@@ -71,28 +77,18 @@ def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   if FLAGS.list:
-    for name in registry.names():
-      print(f"{name:<22} {registry.get(name).description}")
+    for name in configs.names():
+      print(f"{name:<22} {configs.description(name)}")
     return
-  experiment = registry.get(FLAGS.experiment)
-  workdir = Path(FLAGS.workdir or Path("runs") / FLAGS.experiment)
+  values = FLAGS.config.to_dict()
+  job = values.pop("job", "train")
+  workdir = FLAGS.workdir or f"runs/{FLAGS.experiment}"
   try:
+    if job not in JOBS:
+      raise InputError(f"unknown job {job!r} in the config; known: {', '.join(JOBS)}")
     if FLAGS.coordinator:
       parallel.initialize_distributed(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
-    config = type(experiment.config).from_dict(FLAGS.config.to_dict())
-    if isinstance(config, StudyConfig):
-      rows, table = run_study(config, workdir)
-      print(f"\n{FLAGS.experiment}: {len(rows)} rows; outputs in {workdir}\n\n{table}")
-      return
-    result, scores = run(config, workdir)
-    if jax.process_count() > 1:
-      print(f"process {jax.process_index()}/{jax.process_count()}: tables "
-            f"{tables_fingerprint(result.params)} on {result.devices} devices", flush=True)
-      # The processes leave together, once the first has written the outputs: one that
-      # exits early takes the distributed runtime, and the others, down with it.
-      multihost_utils.sync_global_devices("w2vjax: outputs written")
-      if jax.process_index() != 0:
-        return
+    JOBS[job](values, workdir)
   except Interrupted as e:
     print(e, file=sys.stderr)
     sys.exit(130)
@@ -100,9 +96,6 @@ def main(argv: list[str]) -> None:
     if FLAGS.debug:
       raise
     sys.exit(f"error: {e}")
-  print(f"\n{FLAGS.experiment}: {len(result.vocab)} words, {result.words_per_sec / 1e3:.0f}k "
-        f"words/s, {result.train_seconds:.0f} s training; outputs in {workdir}")
-  print(format_table(scores))
 
 
 if __name__ == "__main__":

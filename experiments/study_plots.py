@@ -10,12 +10,16 @@ from w2vjax.plot import new_figure, save_png
 
 FAMILIES = {"negative_sampling": ("negative sampling", "C0", "o"),
             "nce": ("NCE", "C1", "s"), "sampled_softmax": ("sampled softmax", "C2", "^")}
+# Objectives without K, drawn as levels across the K axis.
+LEVELS = {"softmax": ("full softmax", "k", "--"),
+          "hierarchical_softmax": ("hierarchical softmax", "C3", ":")}
 METRICS = (("ws353", "WS-353 (Spearman)"), ("simlex999", "SimLex-999 (Spearman)"),
            ("analogy_3cosadd", "analogy 3CosAdd"), ("rt_polarity", "rt-polarity accuracy"))
 
 
 def plot_quality_vs_k(rows: list[dict], path: str | Path) -> None:
-  """One panel per metric and comparison; K-sample families as lines, softmax as a level."""
+  """One panel per metric and comparison; K-sample families as lines, the normalised
+  objectives (full and hierarchical softmax) as levels."""
   comparisons = (("equal_epochs", "equal epochs"), ("equal_time", "equal time"))
   fig = new_figure((4 * len(METRICS), 6.5))
   axes = fig.subplots(len(comparisons), len(METRICS), squeeze=False)
@@ -28,8 +32,9 @@ def plot_quality_vs_k(rows: list[dict], path: str | Path) -> None:
         if points:
           ax.plot(*zip(*points), marker=marker, color=color, label=name)
       for row in chosen:
-        if row["objective"] == "softmax":
-          ax.axhline(row[key], color="k", linestyle="--", label="full softmax")
+        if row["objective"] in LEVELS:
+          name, color, style = LEVELS[row["objective"]]
+          ax.axhline(row[key], color=color, linestyle=style, label=name)
       ax.set_xscale("log")
       ax.set_xlabel("K (noise words per pair)")
       ax.set_title(f"{title}, {label}", fontsize=9)
@@ -60,14 +65,17 @@ def plot_loss_vs_time(histories: dict[str, list[dict]], path: str | Path) -> Non
 
 
 def plot_step_time_vs_vocab(timing: list[dict], path: str | Path) -> None:
-  """Milliseconds per step against |V| (log-log): O(|V|) for softmax, flat for K samples."""
+  """Milliseconds per step against |V| (log-log): O(|V|) for softmax, O(log |V|) for
+  hierarchical softmax, flat for K samples."""
   fig = new_figure((5.5, 4))
   ax = fig.subplots()
   for objective, label in (("softmax", "full softmax"),
+                           ("hierarchical_softmax", "hierarchical softmax"),
                            ("negative_sampling", "negative sampling, K=5")):
     points = [(t["vocab_size"], t["seconds_per_step"] * 1e3) for t in timing
               if t["objective"] == objective]
-    ax.plot(*zip(*points), marker="o", label=label)
+    if points:
+      ax.plot(*zip(*points), marker="o", label=label)
   ax.set_xscale("log")
   ax.set_yscale("log")
   ax.set_xlabel("vocabulary size |V|")

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 
 from w2vjax import io_utils, plot
 from w2vjax.config import TrainConfig
-from w2vjax.evaluation import evaluate
+from w2vjax.evaluation import evaluate, format_table
 from w2vjax.training import TrainResult, train
 
 
@@ -25,7 +26,7 @@ def peak_memory_mb() -> float:
 
 
 def tables_fingerprint(params: dict) -> str:
-  """A short hash of both tables: equal on every process of a run, or something is wrong."""
+  """A short hash of every table: equal on every process of a run, or something is wrong."""
   digest = hashlib.sha256()
   for name in sorted(params):
     digest.update(np.ascontiguousarray(params[name]).tobytes())
@@ -36,8 +37,9 @@ def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
         ) -> tuple[TrainResult, dict]:
   """Trains with ``config`` and writes every output into ``workdir``.
 
-  Outputs: vectors.txt and vectors.bin, loss.png, and eval.json (the config, timings,
-  peak memory, the metrics history and every evaluation score).
+  Outputs: vectors.txt and vectors.bin, the method's own model file if it has one,
+  loss.png, and eval.json (the config, timings, peak memory, the metrics history and every
+  evaluation score).
   """
   workdir = Path(workdir)
   result = train(config, workdir=workdir, show_progress=show_progress)
@@ -45,11 +47,11 @@ def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
     return result, {}
   result.embeddings.save(workdir / "vectors.txt", binary=False)
   result.embeddings.save(workdir / "vectors.bin", binary=True)
-  plot.plot_loss_curve(result.metrics, workdir / "loss.png",
-                       title=f"{config.objective} (K={config.negatives})"
-                       if config.objective != "softmax" else "full softmax")
+  result.save_model(workdir)
+  plot.plot_loss_curve(result.metrics, workdir / "loss.png", title=result.method.name)
   scores = evaluate(result.embeddings, restrict_vocab=config.eval_restrict_vocab)
-  summary = {"config": config.to_dict(), "train_seconds": result.train_seconds,
+  summary = {"config": config.to_dict(), "method": result.method.name,
+             "learning_rate": result.learning_rate, "train_seconds": result.train_seconds,
              "startup_seconds": result.startup_seconds,
              "compile_seconds": result.compile_seconds, "words_per_sec": result.words_per_sec,
              "raw_words": result.raw_words, "vocab_size": len(result.vocab),
@@ -58,3 +60,20 @@ def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
              "metrics": result.metrics, "evaluation": scores}
   io_utils.write_json(workdir / "eval.json", summary)
   return result, scores
+
+
+def run_training_job(values: dict, workdir: str) -> None:
+  """The "train" job of ``experiments.run``: ``values`` are TrainConfig's fields."""
+  result, scores = run(TrainConfig.from_dict(values), workdir)
+  if jax.process_count() > 1:
+    print(f"process {jax.process_index()}/{jax.process_count()}: tables "
+          f"{tables_fingerprint(result.params)} on {result.devices} devices", flush=True)
+    # The processes leave together, once the first has written the outputs: one that
+    # exits early takes the distributed runtime, and the others, down with it.
+    multihost_utils.sync_global_devices("w2vjax: outputs written")
+    if jax.process_index() != 0:
+      return
+  print(f"\n{result.method.name}: {len(result.vocab)} words, "
+        f"{result.words_per_sec / 1e3:.0f}k words/s, {result.train_seconds:.0f} s training; "
+        f"outputs in {workdir}")
+  print(format_table(scores))

@@ -81,7 +81,7 @@ def _batch(window=5, batch_size=512, num_tokens=5000, sentence_len=None, seed=0)
   epoch = _epoch(tokens, sentence, np.ones(97), batch_size)
   noise = C.make_noise_sampler(np.ones(97, np.int64))
   batch = C.sample_batch(jax.random.key(seed), epoch, 0, batch_size=batch_size, window=window,
-                         negatives=3, noise=noise)
+                         noise_shape=(2 * window, 3), noise=noise)
   return epoch, jax.device_get(batch)
 
 
@@ -128,7 +128,7 @@ def test_last_batch_is_masked_past_the_epoch():
   epoch = _epoch(tokens, np.zeros(100), np.ones(5), 64)
   noise = C.make_noise_sampler(np.ones(5, np.int64))
   batch = C.sample_batch(jax.random.key(0), epoch, 64, batch_size=64, window=2,
-                         negatives=1, noise=noise)
+                         noise_shape=(4, 1), noise=noise)
   mask = np.asarray(batch.mask)
   assert mask[:36].sum() > 0 and mask[36:].sum() == 0
 
@@ -149,9 +149,10 @@ def test_rows_of_a_batch_are_the_batch_of_those_rows(shared):
   tokens = np.arange(2000) % 31
   epoch = _epoch(tokens, np.arange(2000) // 50, np.full(31, 0.8), 64)
   noise = C.make_noise_sampler(np.arange(1, 32, dtype=np.int64))
-  bits = jax.random.bits(jax.random.key(9), (64, C.bits_per_centre(3, 2, shared)))
-  sample = functools.partial(C.batch_from_bits, window=3, negatives=2, noise=noise,
-                             share_negatives=shared)
+  noise_shape = (1 if shared else 6, 2)
+  bits = jax.random.bits(jax.random.key(9), (64, C.bits_per_centre(3, noise_shape)))
+  sample = functools.partial(C.batch_from_bits, window=3, noise_shape=noise_shape,
+                             noise=noise)
   whole = jax.device_get(sample(bits, epoch, 0))
   part = jax.device_get(sample(bits[16:32], epoch, 16))
   for x, y in zip(whole, part):

@@ -62,6 +62,7 @@ def _run_cli(*args, cwd=ROOT, timeout=600):
                         capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_launcher_writes_every_output(topic_corpus, tmp_path):
   path, topics = topic_corpus
   workdir = tmp_path / "run"
@@ -90,6 +91,7 @@ def test_launcher_writes_every_output(topic_corpus, tmp_path):
   assert _topic_purity(Embeddings.load(workdir / "vectors.bin"), topics) > 0.9
 
 
+@pytest.mark.slow
 def test_launcher_lists_experiments():
   proc = _run_cli("--list")
   assert proc.returncode == 0
@@ -97,6 +99,7 @@ def test_launcher_lists_experiments():
   assert "compare_objectives" in proc.stdout
 
 
+@pytest.mark.slow
 def test_max_steps_is_an_exact_reproducible_budget(topic_corpus, tmp_path):
   path, _ = topic_corpus
   cfg = TrainConfig(corpus=str(path), dim=8, min_count=1, subsample=0, batch_size=16,
@@ -117,9 +120,10 @@ def test_max_steps_is_an_exact_reproducible_budget(topic_corpus, tmp_path):
   assert longer.metrics[-1]["step"] == 300 and longer.metrics[-1]["epoch"] == 3
 
 
+@pytest.mark.slow
 def test_tensorboard_events_match_the_metrics(topic_corpus, tmp_path):
   pytest.importorskip("tensorboardX")
-  from w2vjax.summaries import read_scalars
+  from tensorboard_events import read_scalars  # skips where tensorboard is missing
   path, _ = topic_corpus
   cfg = TrainConfig(corpus=str(path), dim=8, min_count=1, epochs=2, batch_size=64,
                     tensorboard=True, log_every_seconds=0)
@@ -138,6 +142,7 @@ def test_tensorboard_events_match_the_metrics(topic_corpus, tmp_path):
     (["--config.dim=0"], "dim must be positive"),
     (["--config.corpus=/no/such/corpus.txt"], "corpus file not found: /no/such/corpus.txt"),
 ])
+@pytest.mark.slow
 def test_launcher_reports_bad_input_in_one_line(args, message, tmp_path):
   proc = _run_cli(*args, f"--workdir={tmp_path / 'run'}")
   assert proc.returncode != 0

@@ -4,6 +4,7 @@ from scipy import stats
 
 from w2vjax import Embeddings, datasets
 from w2vjax.evaluation import evaluate, evaluate_analogy, evaluate_similarity, format_table
+from w2vjax.subwords import SubwordModel
 
 
 def test_similarity_spearman_and_oov(tmp_path):
@@ -109,6 +110,7 @@ def text8_vectors(tmp_path_factory):
   return train(cfg, show_progress=False).embeddings
 
 
+@pytest.mark.slow
 def test_trained_vectors_agree_with_gensim_evaluators(text8_vectors):
   keyed = pytest.importorskip("gensim.models").KeyedVectors
   emb = text8_vectors
@@ -129,6 +131,7 @@ def test_trained_vectors_agree_with_gensim_evaluators(text8_vectors):
   assert ours["questions"] == len(total["correct"]) + len(total["incorrect"])
 
 
+@pytest.mark.slow
 def test_evaluate_command_line(tmp_path, text8_vectors):
   import json
   import subprocess
@@ -160,3 +163,116 @@ def test_evaluate_command_line(tmp_path, text8_vectors):
   bad = subprocess.run([sys.executable, "-m", "w2vjax.evaluate", "--vectors=/no/such.bin"],
                        capture_output=True, text=True, timeout=600)
   assert bad.returncode != 0 and "vectors file not found" in bad.stderr.strip().splitlines()[-1]
+
+
+def _cased_analogy_file(tmp_path):
+  """Cased vectors (GoogleNews-style "Germany" beside "germany") and questions where the
+  case forms of the question words decide the answer, as a word2vec text file."""
+  rng = np.random.default_rng(3)
+  base = {w: rng.normal(size=8) for w in ("france", "germany", "italy", "spain")}
+  offset = rng.normal(size=8)
+  vectors = dict(base)
+  for country, capital in (("france", "paris"), ("germany", "berlin"), ("italy", "rome"),
+                           ("spain", "madrid")):
+    vectors[capital] = base[country] + offset + 0.3 * rng.normal(size=8)
+  unit = {w: v / np.linalg.norm(v) for w, v in vectors.items()}
+  # "Germany" is the word nearest to paris - france + germany: only a case form of c.
+  vectors["Germany"] = unit["paris"] - unit["france"] + unit["germany"]
+  # Five forms of "italy" fill gensim's top 5 for france : paris :: italy : ?, so gensim
+  # answers the fifth of them (wrong), though "rome" comes next.
+  query = unit["paris"] - unit["france"] + unit["italy"]
+  for form in ("Italy", "ITALY", "iTaly", "itAly", "itaLy"):
+    vectors[form] = query + 0.01 * rng.normal(size=8)
+  vectors["Rome"] = unit["rome"] - unit["italy"] + unit["spain"]  # b of italy : rome :: spain
+  vectors.update({f"noise{i}": rng.normal(size=8) for i in range(20)})
+  emb = Embeddings(tuple(vectors), np.stack(list(vectors.values())))
+  emb.save(tmp_path / "cased.txt")
+  (tmp_path / "q.txt").write_text(
+      ": capital-common-countries\nfrance paris germany berlin\nFrance Paris Germany Berlin\n"
+      "france paris italy rome\nspain madrid italy rome\nitaly rome spain madrid\n"
+      "germany berlin france paris\nfrance paris atlantis x\n")
+  return tmp_path / "cased.txt", tmp_path / "q.txt"
+
+
+def test_analogy_excludes_case_forms_exactly_as_gensim(tmp_path):
+  keyed = pytest.importorskip("gensim.models").KeyedVectors
+  vectors, questions = _cased_analogy_file(tmp_path)
+  emb = Embeddings.load(vectors)
+  ours = evaluate_analogy(emb, questions, restrict_vocab=1000, methods=("3cosadd",))
+  kv = keyed.load_word2vec_format(str(vectors))
+  theirs, sections = kv.evaluate_word_analogies(str(questions), restrict_vocab=1000,
+                                                case_insensitive=True)
+  total = sections[-1]
+  assert ours["questions"] == len(total["correct"]) + len(total["incorrect"]) == 6
+  assert ours["oov_questions"] == 1
+  np.testing.assert_allclose(ours["3cosadd"], theirs)
+  # The check has teeth: excluding only the exact ids of a, b, c, or every case form with
+  # no top-5 limit, scores differently.
+  index = emb.folded_index()
+  fold = np.array([index[w.lower()] for w in emb.words])
+  exact, every_form = [], []
+  for a, b, c, d in (line.split() for line in questions.read_text().splitlines()[1:-1]):
+    ia, ib, ic, idd = (index[w.lower()] for w in (a, b, c, d))
+    scores = emb.unit @ (emb.unit[ib] - emb.unit[ia] + emb.unit[ic])
+    scores[[ia, ib, ic]] = -np.inf
+    exact.append(fold[np.argmax(scores)] == idd)
+    scores[np.isin(fold, [ia, ib, ic])] = -np.inf
+    every_form.append(fold[np.argmax(scores)] == idd)
+  assert np.mean(exact) < theirs < np.mean(every_form)
+
+
+def _subword_model():
+  rng = np.random.default_rng(4)
+  words = ("cat", "dog", "car", "house", "tree")
+  return SubwordModel(words, rng.normal(size=(len(words) + 200, 6)), 4, 5, 200)
+
+
+def test_similarity_scores_oov_words_from_subwords(tmp_path):
+  model = _subword_model()
+  emb = model.embeddings()
+  (tmp_path / "sim.txt").write_text(
+      "cat\tdog\t5\nCATS\tdog\t6\ncat\thouses\t2\ntree\tcar\t1\nx\tcat\t4\ncats\ttrees\t8\n")
+  r = evaluate_similarity(emb, tmp_path / "sim.txt", oov_vector=model.oov_vector)
+  # "x" has no n-gram of 4 or 5 characters ("<x>" has 3): no vector, its pair is skipped.
+  assert (r["pairs"], r["vocab_pairs"], r["subword_pairs"], r["oov_pairs"]) == (5, 2, 3, 1)
+
+  def cos(u, v):
+    return u @ v / np.linalg.norm(u) / np.linalg.norm(v)
+
+  vec = model.word_vector  # OOV words reach it lower-cased
+  expected = [cos(emb["cat"], emb["dog"]), cos(vec("cats"), emb["dog"]),
+              cos(emb["cat"], vec("houses")), cos(emb["tree"], emb["car"]),
+              cos(vec("cats"), vec("trees"))]
+  np.testing.assert_allclose(r["spearman"],
+                             stats.spearmanr(expected, [5, 6, 2, 1, 8]).statistic, rtol=1e-6)
+  plain = evaluate_similarity(emb, tmp_path / "sim.txt")  # the Embeddings path: unchanged
+  assert (plain["pairs"], plain["subword_pairs"], plain["oov_pairs"]) == (2, 0, 4)
+  table = format_table({"sim.txt": r})
+  assert "5/6 pairs (3 with OOV words composed from subwords)" in table
+
+
+@pytest.mark.slow
+def test_evaluate_command_line_with_a_subword_model(tmp_path):
+  import json
+  import subprocess
+  import sys
+  model = _subword_model()
+  model.save(tmp_path / "model.npz")
+  (tmp_path / "data" / "similarity").mkdir(parents=True)
+  (tmp_path / "data" / "similarity" / "sim.txt").write_text("cat\tdog\t5\ncats\tdog\t6\n"
+                                                             "tree\tcars\t1\n")
+  out = tmp_path / "scores.json"
+  proc = subprocess.run([sys.executable, "-m", "w2vjax.evaluate", f"--model={tmp_path}",
+                         f"--data_dir={tmp_path / 'data'}", f"--json={out}"],
+                        capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert "+ 200 buckets of 4-5-grams" in proc.stdout
+  saved = json.loads(out.read_text())
+  assert saved["model"] == str(tmp_path)
+  assert (saved["minn"], saved["maxn"], saved["buckets"]) == (4, 5, 200)
+  assert saved["results"]["sim.txt"]["subword_pairs"] == 2
+  both = subprocess.run([sys.executable, "-m", "w2vjax.evaluate", f"--model={tmp_path}",
+                         "--vectors=v.txt"], capture_output=True, text=True, timeout=300)
+  assert both.returncode != 0
+  assert both.stderr.strip().splitlines()[-1] == ("error: give one of --vectors=FILE and "
+                                                  "--model=FILE_OR_WORKDIR")

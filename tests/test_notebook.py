@@ -57,6 +57,7 @@ def test_saved_without_outputs():
       assert cell.outputs == [] and cell.execution_count is None, cell.id
 
 
+@pytest.mark.slow
 def test_runs_top_to_bottom(tmp_path, monkeypatch):
   _check_python3_kernel()
   # The kernel inherits this environment: its temporary workdirs, IPython history and

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from w2vjax import objectives
-from w2vjax.corpus import Batch
-from w2vjax.gradients import negative_sampling_grads
+from w2vjax.gradients import logistic_grads
 
 
 def _np_log_sigmoid(x):
@@ -45,43 +44,6 @@ def test_losses_are_stable_for_large_scores():
   np.testing.assert_allclose(ns, 7200.0, rtol=1e-6)
 
 
-def _random_batch(rng, vocab=20, centres=3, slots=4, k=2):
-  return Batch(jnp.asarray(rng.integers(0, vocab, centres)),
-               jnp.asarray(rng.integers(0, vocab, (centres, slots))),
-               jnp.asarray(rng.integers(0, vocab, (centres, slots, k))),
-               jnp.asarray(rng.integers(0, 2, (centres, slots)), jnp.float32))
-
-
-def test_batch_losses_are_vmapped_and_masked():
-  rng = np.random.default_rng(2)
-  params = {"u": jnp.asarray(rng.normal(size=(20, 6)), jnp.float32),
-            "v": jnp.asarray(rng.normal(size=(20, 6)), jnp.float32)}
-  batch = _random_batch(rng)
-  u, v = np.asarray(params["u"]), np.asarray(params["v"])
-  t, c, n, m = (np.asarray(x) for x in batch)
-  ns = objectives.pair_losses("negative_sampling", params, batch)
-  expected = [[_np_ns_loss(u[t[i]], v[c[i, j]], v[n[i, j]]) for j in range(4)] for i in range(3)]
-  np.testing.assert_allclose(ns, np.array(expected) * m, rtol=1e-5)
-  sm = objectives.pair_losses("softmax", params, batch)
-  expected = [[_np_softmax_loss(u[t[i]], v, c[i, j]) for j in range(4)] for i in range(3)]
-  np.testing.assert_allclose(sm, np.array(expected) * m, rtol=1e-5)
-  with pytest.raises(ValueError, match="unknown objective"):
-    objectives.pair_losses("hierarchical", params, batch)
-
-
-def test_softmax_per_centre_equals_per_pair_loss_and_gradient():
-  rng = np.random.default_rng(4)
-  params = {"u": jnp.asarray(rng.normal(size=(30, 5)), jnp.float32),
-            "v": jnp.asarray(rng.normal(size=(30, 5)), jnp.float32)}
-  batch = _random_batch(rng, vocab=30, centres=6, slots=6)
-  per_pair = lambda p: jnp.sum(objectives.pair_losses("softmax", p, batch))
-  per_centre = lambda p: objectives.batch_loss("softmax", p, batch)
-  np.testing.assert_allclose(per_centre(params), per_pair(params), rtol=1e-5)
-  g_pair, g_centre = jax.grad(per_pair)(params), jax.grad(per_centre)(params)
-  for name in ("u", "v"):
-    np.testing.assert_allclose(g_centre[name], g_pair[name], rtol=1e-4, atol=1e-5)
-
-
 CASES = {
     "distinct": lambda rng: rng.normal(size=(5, 16)),
     "noise_equals_context": lambda rng: np.concatenate(
@@ -108,8 +70,10 @@ def test_closed_form_grads_match_autodiff(dtype, case):
       return objectives.negative_sampling_loss(u, table[ids[0]], table[ids[1:]])
 
     du_auto, dtable_auto = jax.grad(loss, argnums=(0, 1))(u, table)
-    du, dvc, dvn = negative_sampling_grads(u, table[ids[0]], table[ids[1:]])
-    dtable = jnp.zeros_like(table).at[ids].add(jnp.concatenate([dvc[None], dvn]))
+    positive = jnp.arange(len(ids)) == 0
+    _, du, dout = logistic_grads(u[None], table[ids], positive, jnp.ones((1, len(ids)), dtype))
+    du = du[0]
+    dtable = jnp.zeros_like(table).at[ids].add(dout)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     assert du.dtype == dtype
     np.testing.assert_allclose(du, du_auto, rtol=tol, atol=tol)
@@ -119,17 +83,17 @@ def test_closed_form_grads_match_autodiff(dtype, case):
 def test_closed_form_grads_formulas():
   u, vc, vn = jnp.array([1.0, 2.0]), jnp.array([0.5, -1.0]), jnp.array([[1.0, 0.0]])
   s = jax.nn.sigmoid
-  du, dvc, dvn = negative_sampling_grads(u, vc, vn)
-  np.testing.assert_allclose(du, (s(u @ vc) - 1) * vc + s(u @ vn[0]) * vn[0], rtol=1e-6)
-  np.testing.assert_allclose(dvc, (s(u @ vc) - 1) * u, rtol=1e-6)
-  np.testing.assert_allclose(dvn[0], s(u @ vn[0]) * u, rtol=1e-6)
+  _, du, dout = logistic_grads(u[None], jnp.concatenate([vc[None], vn]),
+                               jnp.array([True, False]), jnp.ones((1, 2)))
+  np.testing.assert_allclose(du[0], (s(u @ vc) - 1) * vc + s(u @ vn[0]) * vn[0], rtol=1e-6)
+  np.testing.assert_allclose(dout[0], (s(u @ vc) - 1) * u, rtol=1e-6)
+  np.testing.assert_allclose(dout[1], s(u @ vn[0]) * u, rtol=1e-6)
 
 
-def test_window_negative_sampling_grads_match_autodiff_of_the_pair_losses():
+def test_window_logistic_grads_match_autodiff_of_the_pair_losses():
   # word2vec.c's orientation: each context row of u is scored against the centre's row of v
   # and the K shared noise rows. The closed form must equal jax.grad of the sum of
   # per-pair negative-sampling losses, and empty slots must get no gradient.
-  from w2vjax.gradients import window_negative_sampling_grads
   rng = np.random.default_rng(7)
   u_ctx, v_out = rng.normal(size=(4, 6)), rng.normal(size=(4, 6))  # centre + 3 noise rows
   mask = np.array([1.0, 0.0, 1.0, 1.0])
@@ -141,8 +105,11 @@ def test_window_negative_sampling_grads_match_autodiff_of_the_pair_losses():
 
   want_loss = summed(u_ctx, v_out)
   want = jax.grad(summed, argnums=(0, 1))(u_ctx, v_out)
-  loss, du, dv = window_negative_sampling_grads(jnp.asarray(u_ctx), jnp.asarray(v_out),
-                                                jnp.asarray(mask))
+  loss, du, dv = logistic_grads(jnp.asarray(u_ctx), jnp.asarray(v_out),
+                                jnp.arange(4) == 0, jnp.asarray(mask)[:, None])
+  np.testing.assert_allclose(
+      objectives.logistic_loss(u_ctx, v_out, jnp.arange(4) == 0, mask[:, None]), want_loss,
+      rtol=1e-5)
   np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
   for got, expected in zip((du, dv), want):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
@@ -151,9 +118,8 @@ def test_window_negative_sampling_grads_match_autodiff_of_the_pair_losses():
 
 def test_window_loss_stays_finite_and_exact_for_huge_scores():
   # s(x) underflows float32 below x ~ -104; the loss term is then -x, not log(0).
-  from w2vjax.gradients import window_negative_sampling_grads
   u_ctx = jnp.array([[30.0, 0.0]])
   v_out = jnp.array([[-5.0, 0.0], [5.0, 0.0]])  # centre score -150, noise score +150
-  loss, du, dv = window_negative_sampling_grads(u_ctx, v_out, jnp.ones(1))
+  loss, du, dv = logistic_grads(u_ctx, v_out, jnp.array([True, False]), jnp.ones((1, 1)))
   np.testing.assert_allclose(loss, 300.0, rtol=1e-6)
   assert np.all(np.isfinite(du)) and np.all(np.isfinite(dv))

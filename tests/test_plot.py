@@ -2,12 +2,10 @@ import json
 import subprocess
 import sys
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from w2vjax import Embeddings, plot
+from w2vjax import Embeddings, plot, projection
 from w2vjax.errors import InputError
 
 
@@ -23,78 +21,6 @@ def _assert_png(path, min_bytes=5000):
   assert pixels[..., :3].std() > 0.01  # something was drawn, not a blank canvas
 
 
-def _two_clusters(n_each=20, dim=10, seed=0):
-  rng = np.random.default_rng(seed)
-  x = np.concatenate([rng.normal(size=(n_each, dim)), rng.normal(size=(n_each, dim)) + 8.0])
-  return x, np.repeat([0, 1], n_each)
-
-
-def test_pca_matches_covariance_eigenvectors():
-  rng = np.random.default_rng(0)
-  planted = rng.normal(size=(60, 2)) * [5.0, 2.0]  # a 2-D structure in 8 dimensions
-  basis = np.linalg.qr(rng.normal(size=(8, 2)))[0].T
-  x = planted @ basis + 0.01 * rng.normal(size=(60, 8)) + 3.0
-  coords = plot.pca_2d(x)
-  centred = x - x.mean(axis=0)
-  eigenvalues, eigenvectors = np.linalg.eigh(np.cov(centred, rowvar=False))
-  reference = centred @ eigenvectors[:, ::-1][:, :2]
-  signs = np.sign(np.sum(coords * reference, axis=0))
-  np.testing.assert_allclose(coords, reference * signs, atol=1e-9)
-  # The variance along each coordinate is the covariance's top eigenvalues, in order...
-  np.testing.assert_allclose(coords.var(axis=0, ddof=1), eigenvalues[::-1][:2], rtol=1e-9)
-  # ... which here hold nearly all of it, so 2-D distances are the original distances.
-  def distances(a):
-    return np.linalg.norm(a[:, None] - a[None], axis=-1)
-  np.testing.assert_allclose(distances(coords), distances(x), atol=0.1)
-  np.testing.assert_array_equal(plot.pca_2d(x), coords)  # signs fixed, not arbitrary
-
-
-def test_pca_of_two_points_has_zero_second_coordinate():
-  coords = plot.pca_2d(np.array([[0.0, 0.0, 1.0], [2.0, 0.0, 1.0]]))
-  np.testing.assert_allclose(coords, [[-1.0, 0.0], [1.0, 0.0]])
-
-
-def test_bandwidth_search_hits_the_perplexity():
-  x, _ = _two_clusters()
-  d2 = jnp.asarray(np.sum((x[:, None] - x[None]) ** 2, axis=-1), jnp.float32)
-  for perplexity in (2.0, 5.0, 15.0):
-    p = np.asarray(plot._conditional_p(d2 / jnp.mean(d2), perplexity), np.float64)
-    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
-    assert np.all(np.diag(p) == 0)
-    entropy = -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=1)
-    np.testing.assert_allclose(np.exp(entropy), perplexity, rtol=1e-3)
-
-
-def test_closed_form_gradient_is_the_gradient_of_kl():
-  rng = np.random.default_rng(1)
-  a = rng.uniform(size=(12, 12))
-  p = (a + a.T) * (1 - np.eye(12))
-  p = jnp.asarray(np.maximum(p / p.sum(), 1e-12), jnp.float32)
-  y = jnp.asarray(rng.normal(size=(12, 2)), jnp.float32)
-  np.testing.assert_allclose(plot._kl_grad(y, p), jax.grad(plot._kl)(y, p), rtol=1e-4,
-                             atol=1e-6)
-
-
-def test_tsne_separates_clusters_and_is_deterministic():
-  x, labels = _two_clusters()
-  y = plot.tsne_2d(x, perplexity=5.0, seed=0)
-  assert y.shape == (40, 2) and np.all(np.isfinite(y))
-  d = np.sum((y[:, None] - y[None]) ** 2, axis=-1)
-  np.fill_diagonal(d, np.inf)
-  assert np.all(labels[np.argmin(d, axis=1)] == labels)
-  centres = np.stack([y[labels == k].mean(axis=0) for k in (0, 1)])
-  spread = max(np.linalg.norm(y[labels == k] - centres[k], axis=1).max() for k in (0, 1))
-  assert np.linalg.norm(centres[0] - centres[1]) > 2 * spread  # apart, not just adjacent
-  np.testing.assert_array_equal(plot.tsne_2d(x, perplexity=5.0, seed=0), y)
-  assert not np.allclose(plot.tsne_2d(x, perplexity=5.0, seed=1), y)
-
-
-@pytest.mark.parametrize("perplexity", [4.0, 10.0, 0.5])
-def test_tsne_rejects_impossible_perplexity(perplexity):
-  with pytest.raises(InputError, match="perplexity"):
-    plot.tsne_2d(np.eye(4), perplexity=perplexity)
-
-
 @pytest.fixture
 def emb():
   rng = np.random.default_rng(0)
@@ -107,7 +33,7 @@ def test_plot_words_pca(tmp_path, emb):
   coords = plot.plot_words(emb, ["KING", "queen", "man", "woman", "Paris", "king"], out)
   # KING folds to king (and is drawn once), Paris is an exact match, not paris.
   ids = [emb.index[w] for w in ("king", "queen", "man", "woman", "Paris")]
-  np.testing.assert_allclose(coords, plot.pca_2d(emb.unit[ids]))
+  np.testing.assert_allclose(coords, projection.pca_2d(emb.unit[ids]))
   _assert_png(out)
   assert not list(tmp_path.glob(".*.tmp"))
 
@@ -117,7 +43,7 @@ def test_plot_words_tsne(tmp_path, emb):
   words = ["king", "queen", "man", "woman", "apple", "pear", "plum"]
   coords = plot.plot_words(emb, words, out, method="tsne", perplexity=3.0, steps=300)
   ids = [emb.index[w] for w in words]
-  expected = plot.tsne_2d(emb.unit[ids], perplexity=3.0, steps=300)
+  expected = projection.tsne_2d(emb.unit[ids], perplexity=3.0, steps=300)
   np.testing.assert_array_equal(coords, expected)
   _assert_png(out)
 
@@ -197,6 +123,7 @@ def _vectors_and_metrics(tmp_path, emb):
   return vectors, metrics
 
 
+@pytest.mark.slow
 def test_command_line_writes_pngs(tmp_path, emb):
   vectors, metrics = _vectors_and_metrics(tmp_path, emb)
   results = _run_all([
@@ -211,6 +138,7 @@ def test_command_line_writes_pngs(tmp_path, emb):
   _assert_png(tmp_path / "loss.png")
 
 
+@pytest.mark.slow
 def test_command_line_errors_are_one_line(tmp_path, emb):
   vectors, metrics = _vectors_and_metrics(tmp_path, emb)
   out = f"--out={tmp_path / 'x.png'}"

@@ -2,6 +2,7 @@
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -11,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from w2vjax import Embeddings, TrainConfig, memory, methods, train
 from w2vjax.datasets import write_topic_corpus
-from w2vjax import Embeddings, TrainConfig, memory, train
 from w2vjax.errors import InputError
+from w2vjax.text import Vocab
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,6 +68,13 @@ BAD_INPUTS = {
     "steps_per_call < 0": ([OK, "--config.steps_per_call=-1", WD], RUN,
                            "steps_per_call must be >= 0"),
     "unknown objective": ([OK, "--config.objective=hs", WD], RUN, "unknown objective 'hs'"),
+    "minn > maxn": ([OK, "--config.maxn=2", "--config.minn=3", WD], RUN,
+                    "subwords need 1 <= minn <= maxn, got minn=3, maxn=2"),
+    "buckets 0": ([OK, "--config.maxn=6", "--config.buckets=0", WD], RUN,
+                  "subwords need buckets > 0, got 0"),
+    "cbow with full softmax": ([OK, "--config.architecture=cbow", "--config.objective=softmax",
+                                WD], RUN, "cbow trains with negative_sampling or"),
+    "not a model file": (["--model={tmp}/ok.txt"], EVALUATE, "not a w2vjax subword model"),
     "workdir not writable": ([OK, "--workdir={tmp}/a_file/sub"], RUN, "a_file"),
     "vectors wrong dimension": (["--vectors={tmp}/vec_dim.txt"], EVALUATE, "vec_dim.txt:3"),
     "vectors bad header": (["--vectors={tmp}/vec_header.txt"], EVALUATE, "vec_header.txt"),
@@ -77,6 +86,7 @@ BAD_INPUTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
 def test_bad_input_gives_one_clear_line(tmp_path, name):
   _make_bad_files(tmp_path)
@@ -89,6 +99,7 @@ def test_bad_input_gives_one_clear_line(tmp_path, name):
   assert last.startswith("error: ")
 
 
+@pytest.mark.slow
 def test_sigkill_during_export_leaves_the_previous_file(tmp_path):
   target = tmp_path / "vectors.txt"
   Embeddings(("old",), np.ones((1, 3))).save(target)
@@ -108,19 +119,7 @@ def test_sigkill_during_export_leaves_the_previous_file(tmp_path):
   assert list(tmp_path.glob(".vectors.txt.*.tmp"))  # the partial temporary is what remains
 
 
-def test_compact_overrides_are_typed_and_bad_ones_named():
-  from w2vjax.config import parse_overrides
-  assert parse_overrides("batch_size=32,share_negatives=false,learning_rate=0.1") == {
-      "batch_size": 32, "share_negatives": False, "learning_rate": 0.1}
-  assert parse_overrides("") == {}
-  with pytest.raises(InputError, match="no field 'bach_size'"):
-    parse_overrides("bach_size=32")
-  with pytest.raises(InputError, match="no field 'shares_negatives'"):  # a property
-    parse_overrides("shares_negatives=true")
-  with pytest.raises(InputError, match="batch_size='big' is not a valid int"):
-    parse_overrides("batch_size=big")
-
-
+@pytest.mark.slow
 def test_debug_flag_shows_the_traceback(tmp_path):
   proc = _cli(f"--config.corpus={tmp_path / 'nope.txt'}", f"--workdir={tmp_path / 'wd'}",
               "--debug")
@@ -136,13 +135,30 @@ def test_malformed_evaluation_lines_are_skipped_and_reported(tmp_path):
   assert "2 malformed lines skipped" in format_table({"s.txt": r})
 
 
+def _zipf_vocab(size):
+  return Vocab(tuple(f"w{i}" for i in range(size)), np.arange(size, 0, -1) + 10)
+
+
 def test_memory_check_names_a_smaller_setting():
   cfg = TrainConfig(objective="softmax", batch_size=256, dim=100)
-  with pytest.raises(InputError, match=r"needs about .* GiB .*--config.max_vocab=\d+"):
-    memory.check_fits(cfg, vocab_size=1_000_000, num_tokens=10_000_000, available=2 ** 30)
-  memory.check_fits(cfg, vocab_size=30_000, num_tokens=10_000_000, available=2 ** 33)
-  big = memory.estimate_bytes(cfg, 1_000_000, 0)
+  method = methods.build(cfg, _zipf_vocab(1_000_000))
+  with pytest.raises(InputError, match=r"needs about .* GiB .*--config.max_vocab=(\d+)") as e:
+    memory.check_fits(cfg, method, 10_000_000, 1_000_000, available=2 ** 30)
+  fitting = int(re.search(r"max_vocab=(\d+)", str(e.value)).group(1))
+  # The suggested vocabulary fits in the same memory, and one twice as large does not.
+  for size, fits in ((fitting, True), (2 * fitting, False)):
+    need = memory.estimate_bytes(cfg, methods.build(cfg, _zipf_vocab(size)), 10_000_000)
+    assert (need <= 0.9 * 2 ** 30) == fits
+  big = memory.estimate_bytes(cfg, method, 0)
   assert big > 2 * 1_000_000 * 100 * 4 + 3 * 256 * 1_000_000 * 4 - 1  # tables + logits
+
+
+def test_memory_estimate_counts_every_table_of_the_method():
+  vocab, cfg = _zipf_vocab(1000), TrainConfig(dim=10, optimizer="adagrad")
+  words_only = memory.table_bytes(methods.build(cfg, vocab))
+  assert words_only == 2 * 1000 * 10 * 4
+  subword = methods.build(cfg.replace(maxn=6, buckets=5000), vocab)
+  assert memory.table_bytes(subword) == (1000 + 5000 + 1000) * 10 * 4
 
 
 # Interruption and resumption -----------------------------------------------------------
@@ -170,6 +186,7 @@ def uninterrupted(resume_corpus, tmp_path_factory):
   return Embeddings.load(workdir / "vectors.bin").vectors
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sigkill_then_resume_gives_the_same_vectors(resume_corpus, uninterrupted, tmp_path, seed):
   workdir = tmp_path / "wd"
@@ -191,6 +208,7 @@ def test_sigkill_then_resume_gives_the_same_vectors(resume_corpus, uninterrupted
   assert not list(workdir.glob(".*.tmp"))  # no temporary left behind
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_says_how_to_resume(resume_corpus, tmp_path):
   workdir = tmp_path / "wd"
   proc = subprocess.Popen(_train_cmd(resume_corpus, workdir, every="1000"), cwd=ROOT,
@@ -205,6 +223,7 @@ def test_sigterm_saves_a_checkpoint_and_says_how_to_resume(resume_corpus, tmp_pa
   assert (workdir / "checkpoint.npz").exists() and not (workdir / "vectors.bin").exists()
 
 
+@pytest.mark.slow
 def test_incompatible_workdir_is_refused_and_resume_false_starts_over(resume_corpus, tmp_path):
   cfg = TrainConfig(corpus=str(resume_corpus), min_count=1, dim=8, epochs=1, batch_size=32)
   train(cfg, workdir=tmp_path, show_progress=False)
@@ -214,6 +233,7 @@ def test_incompatible_workdir_is_refused_and_resume_false_starts_over(resume_cor
   assert result.embeddings.dim == 12
 
 
+@pytest.mark.slow
 def test_finished_run_resumes_to_the_same_vectors(resume_corpus, tmp_path):
   cfg = TrainConfig(corpus=str(resume_corpus), min_count=1, dim=8, epochs=1, batch_size=32)
   first = train(cfg, workdir=tmp_path, show_progress=False)
@@ -222,6 +242,7 @@ def test_finished_run_resumes_to_the_same_vectors(resume_corpus, tmp_path):
   assert first.checkpoint_seconds > 0
 
 
+@pytest.mark.slow
 def test_unreadable_checkpoint_is_reported(resume_corpus, tmp_path):
   cfg = TrainConfig(corpus=str(resume_corpus), min_count=1, dim=8, epochs=1, batch_size=32)
   (tmp_path / "checkpoint.npz").write_bytes(b"not a zip file")

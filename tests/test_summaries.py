@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from w2vjax.errors import InputError
-from w2vjax.summaries import TensorBoardWriter, read_scalars
+from w2vjax.summaries import TensorBoardWriter
 
 
 def _importable(name):
@@ -16,7 +16,8 @@ def _importable(name):
   return True
 
 
-# tensorboardX is an optional extra: the writer and reader tests need it.
+# tensorboardX is an optional extra: the writer tests need it (and tensorboard, a test
+# extra, to read back what was written).
 needs_tensorboardx = pytest.mark.skipif(not _importable("tensorboardX"),
                                         reason="tensorboardX is not installed")
 
@@ -28,6 +29,7 @@ def _float32(x):
 
 @needs_tensorboardx
 def test_scalars_round_trip(tmp_path):
+  from tensorboard_events import read_scalars
   logdir = tmp_path / "tb"
   written = {"loss": [], "learning_rate": [], "train/words_per_sec": []}
   with TensorBoardWriter(logdir) as writer:
@@ -46,49 +48,20 @@ def test_scalars_round_trip(tmp_path):
 
 
 @needs_tensorboardx
-def test_reader_reads_tensorboardx_summary_writer_files(tmp_path):
-  from tensorboardX import SummaryWriter
-  writer = SummaryWriter(logdir=str(tmp_path))
-  for step in range(3):
-    writer.add_scalar("loss", 1.5 * step, step)
-  writer.close()
-  assert read_scalars(tmp_path) == {"loss": [(0, 0.0), (1, 1.5), (2, 3.0)]}
-
-
-@needs_tensorboardx
 def test_resumed_run_purges_steps_after_its_checkpoint(tmp_path):
+  from tensorboard_events import read_scalars
   with TensorBoardWriter(tmp_path) as first:
     for step in range(5):
       first.write_scalars(step, {"loss": 10.0 + step})
   # Resumed from a checkpoint at step 3, in the same second: a second file, nothing lost.
+  # Its first report comes at step 4, so only the purge marker, not TensorBoard's own
+  # out-of-order check, drops the dead run's steps 3 and 4.
   with TensorBoardWriter(tmp_path, purge_step=3) as second:
-    for step in range(3, 6):
+    for step in (4, 5):
       second.write_scalars(step, {"loss": 20.0 + step})
   assert len(list(tmp_path.glob("*tfevents*"))) == 2
-  assert read_scalars(tmp_path) == {"loss": [(0, 10.0), (1, 11.0), (2, 12.0), (3, 23.0),
-                                             (4, 24.0), (5, 25.0)]}
-
-
-@needs_tensorboardx
-def test_reader_stops_at_a_cut_record_and_refuses_a_corrupt_one(tmp_path):
-  with TensorBoardWriter(tmp_path) as writer:
-    for step in range(3):
-      writer.write_scalars(step, {"loss": float(step)})
-  (path,) = tmp_path.glob("*tfevents*")
-  data = path.read_bytes()
-  path.write_bytes(data[:-5])  # what a writer killed mid-record leaves
-  assert read_scalars(tmp_path) == {"loss": [(0, 0.0), (1, 1.0)]}
-  corrupt = bytearray(data)
-  corrupt[-6] ^= 0xFF  # inside the last record's payload
-  path.write_bytes(bytes(corrupt))
-  with pytest.raises(InputError, match="corrupt event record at byte \\d+ \\(data checksum\\)"):
-    read_scalars(tmp_path)
-
-
-@needs_tensorboardx
-def test_missing_logdir(tmp_path):
-  with pytest.raises(InputError, match="TensorBoard log folder not found"):
-    read_scalars(tmp_path / "nothing")
+  assert read_scalars(tmp_path) == {"loss": [(0, 10.0), (1, 11.0), (2, 12.0), (4, 24.0),
+                                             (5, 25.0)]}
 
 
 def test_missing_tensorboardx_is_one_clear_error(tmp_path, monkeypatch):

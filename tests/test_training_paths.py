@@ -6,28 +6,34 @@ import numpy as np
 import pytest
 
 from w2vjax import corpus as C
-from w2vjax import optim, parallel, training
+from w2vjax import methods, optim, parallel, step
 from w2vjax.config import TrainConfig
-from w2vjax.model import SkipGram, init_params
+from w2vjax.errors import InputError
+from w2vjax.text import Vocab
+
+
+def _method(cfg, vocab_size=5000):
+  counts = np.arange(vocab_size, 0, -1, dtype=np.int64) + 5
+  return methods.build(cfg, Vocab(tuple(f"w{i}" for i in range(vocab_size)), counts))
 
 
 def test_init_matches_word2vec():
-  params = init_params(jax.random.key(0), 5000, 50)
+  params = _method(TrainConfig(dim=50)).init(jax.random.key(0))
   u, v = np.asarray(params["u"]), np.asarray(params["v"])
   assert u.shape == v.shape == (5000, 50)
   assert np.abs(u).max() <= 0.5 / 50
   assert abs(u.std() - (1 / 50) / np.sqrt(12)) < 2e-4  # U(-a, a) has std a / sqrt(3)
   assert not v.any()
-  v2 = np.asarray(init_params(jax.random.key(0), 100, 10, 0.5, "uniform")["v"])
+  v2 = np.asarray(_method(TrainConfig(dim=10, context_init="uniform"), 100)
+                  .init(jax.random.key(0))["v"])
   assert np.abs(v2).max() <= 0.05 and v2.std() > 0.01
 
 
-def test_model_scores_pairs():
-  model = SkipGram(10, 4, context_init="uniform")
-  variables = model.init(jax.random.key(0), jnp.zeros(1, jnp.int32), jnp.zeros(1, jnp.int32))
-  p = variables["params"]
-  got = model.apply(variables, jnp.array([1, 2]), jnp.array([3, 3]))
-  np.testing.assert_allclose(got, [p["u"][1] @ p["v"][3], p["u"][2] @ p["v"][3]], rtol=1e-6)
+def test_tables_follow_the_method():
+  hs = _method(TrainConfig(dim=4, objective="hierarchical_softmax"), 100).init(jax.random.key(0))
+  assert hs["u"].shape == (100, 4) and hs["nodes"].shape == (99, 4) and "v" not in hs
+  sub = _method(TrainConfig(dim=4, maxn=5, buckets=70), 100).init(jax.random.key(0))
+  assert sub["u"].shape == (170, 4) and sub["v"].shape == (100, 4)
 
 
 @pytest.mark.parametrize("name", ["sgd", "adagrad"])
@@ -66,68 +72,84 @@ def test_linear_schedule_decays_like_word2vec():
 
 
 def _placed(epoch):
-  return training.place_epoch(epoch, parallel.make_topology(1))
+  return step.place_epoch(epoch, parallel.make_topology(1))
 
 
-def _small_problem(objective="negative_sampling"):
+def _small_problem():
   rng = np.random.default_rng(0)
   counts = np.sort(rng.integers(5, 200, 40))[::-1].astype(np.int64)
   tokens = rng.choice(40, 3000, p=counts / counts.sum())
   corpus = C.make_device_corpus(tokens, np.arange(3000) // 25, counts, 1e-2)
-  noise = C.make_noise_sampler(counts)
-  return corpus, noise
+  words = ("the", "of", "and", "in", "to", "was", "is", "for", "on", "as", "by", "with",
+           "he", "at", "from", "his", "an", "were", "are", "which", "this", "also", "be",
+           "or", "has", "had", "first", "one", "their", "its", "new", "after", "who",
+           "they", "two", "her", "she", "been", "other", "when")
+  return corpus, Vocab(words, counts)
 
 
-@pytest.mark.parametrize("objective,optimizer,shared", [
-    ("negative_sampling", "sgd", False), ("negative_sampling", "adagrad", False),
-    ("nce", "sgd", False), ("sampled_softmax", "sgd", False),
-    ("sampled_softmax", "adagrad", False), ("negative_sampling", "sgd", True),
-    ("negative_sampling", "adagrad", True)])
-def test_dense_and_sparse_paths_train_identically(objective, optimizer, shared):
+def _start(cfg, vocab, total_steps=100):
+  """(method, optimizer, replicated state, train_step) of ``cfg`` on ``vocab``."""
+  method = methods.build(cfg, vocab)
+  opt = optim.make_optimizer(cfg.optimizer, cfg.learning_rate or method.learning_rate,
+                             total_steps, cfg.lr_schedule)
+  state = parallel.replicate(step.init_state(cfg, method, opt), parallel.make_topology(1))
+  return method, opt, state, step.make_train_step(cfg, method, opt)
+
+
+# Every method that has row gradients equal to the gradient of its loss (inputs of one row).
+EXACT = [dict(objective=o, share_negatives=s) for o, s in (
+    ("negative_sampling", False), ("nce", False), ("sampled_softmax", False),
+    ("negative_sampling", True), ("hierarchical_softmax", True))]
+
+
+@pytest.mark.parametrize("fields,optimizer", [(f, "sgd") for f in EXACT] + [
+    (EXACT[2], "adagrad"), (EXACT[3], "adagrad")],
+    ids=lambda x: x if isinstance(x, str) else f"{x['objective']}-{x['share_negatives']}")
+def test_dense_and_sparse_paths_train_identically(fields, optimizer):
   # The dense path is jax.grad of the batch loss; the sparse path is the closed form
-  # (negative sampling) or per-pair autodiff (the others), scattered into touched rows.
-  corpus, noise = _small_problem()
+  # (logistic methods) or per-pair autodiff (NCE, sampled softmax), scattered into rows.
+  corpus, vocab = _small_problem()
   results = {}
   for update in ("dense", "sparse"):
     cfg = TrainConfig(dim=8, window=3, negatives=4, batch_size=32, optimizer=optimizer,
-                      learning_rate=0.2 if (optimizer, objective) == ("sgd", "negative_sampling")
-                      else 0.05, update=update, context_init="uniform", objective=objective,
-                      share_negatives=shared)
-    opt = optim.make_optimizer(cfg.optimizer, cfg.learning_rate, 100)
-    state = parallel.replicate(training.init_state(cfg, 40, opt), parallel.make_topology(1))
+                      learning_rate=0.2 if optimizer == "sgd" and fields["objective"] in (
+                          "negative_sampling", "hierarchical_softmax") else 0.05, update=update,
+                      context_init="uniform", **fields)
+    _, _, state, train_step = _start(cfg, vocab)
     initial = jax.device_get(state.params)
-    step = training.make_train_step(cfg, opt, noise)
     epoch = _placed(C.make_epoch(jax.random.key(5), corpus, cfg.batch_size))
     losses = []
     for i in range(20):
-      state, totals = step(state, training.zero_totals(), epoch, i * cfg.batch_size, 1)
+      state, totals = train_step(state, step.zero_totals(), epoch, i * cfg.batch_size, 1)
       losses.append(float(totals["loss_sum"]) / int(totals["pairs"]))  # mean per pair
     results[update] = (jax.device_get(state.params), losses)
   (pd, ld), (ps, ls) = results["dense"], results["sparse"]
   np.testing.assert_allclose(ls, ld, rtol=1e-5)
-  for name in ("u", "v"):
+  for name in pd:
     np.testing.assert_allclose(ps[name], pd[name], rtol=1e-4, atol=1e-6)
     # Both tables moved: the test would not pass for frozen tables.
     assert np.abs(pd[name] - initial[name]).max() > 1e-2
 
 
 def test_update_mode_rules():
-  assert training.resolve_update(TrainConfig()) == "sparse"
-  assert training.resolve_update(TrainConfig(objective="softmax")) == "dense"
-  assert training.resolve_update(TrainConfig(objective="nce")) == "sparse"
-  assert training.resolve_update(TrainConfig(objective="sampled_softmax")) == "sparse"
-  with pytest.raises(ValueError, match="update=sparse needs a sampled objective"):
-    training.resolve_update(TrainConfig(objective="softmax", update="sparse"))
+  def mode(**fields):
+    cfg = TrainConfig(**fields)
+    return step.resolve_update(cfg, _method(cfg, 100))
+  assert mode() == "sparse"
+  assert mode(objective="softmax") == "dense"
+  assert mode(objective="nce") == mode(objective="sampled_softmax") == "sparse"
+  assert mode(objective="hierarchical_softmax", architecture="cbow") == "sparse"
+  assert mode(update="dense") == "dense"
+  with pytest.raises(InputError, match="update=sparse needs a method with row gradients"):
+    mode(objective="softmax", update="sparse")
 
 
 def test_train_step_donates_state():
-  corpus, noise = _small_problem()
+  corpus, vocab = _small_problem()
   cfg = TrainConfig(dim=8, window=2, negatives=2, batch_size=16)
-  opt = optim.make_optimizer("sgd", 0.025, 10)
-  state = parallel.replicate(training.init_state(cfg, 40, opt), parallel.make_topology(1))
-  step = training.make_train_step(cfg, opt, noise)
+  _, _, state, train_step = _start(cfg, vocab, 10)
   epoch = _placed(C.make_epoch(jax.random.key(0), corpus, cfg.batch_size))
-  new_state, totals = step(state, training.zero_totals(), epoch, 0, 3)
+  new_state, totals = train_step(state, step.zero_totals(), epoch, 0, 3)
   assert state.params["u"].is_deleted()
   assert int(new_state.step) == 3
   assert float(totals["pairs"]) > 0 and float(totals["loss_sum"]) > 0
@@ -137,17 +159,17 @@ def test_train_step_donates_state():
 def test_steps_per_call_do_not_change_the_result(shared):
   # Step n draws from the run's key folded with n: one call of 6 steps, calls of 4 and 2,
   # and 6 calls of 1 train the same tables.
-  corpus, noise = _small_problem()
+  corpus, vocab = _small_problem()
   cfg = TrainConfig(dim=8, window=3, negatives=3, batch_size=16, share_negatives=shared,
-                    context_init="uniform")
-  opt = optim.make_optimizer("sgd", 0.1, 10)
+                    context_init="uniform", learning_rate=0.1)
   epoch = _placed(C.make_epoch(jax.random.key(1), corpus, cfg.batch_size))
-  tables, initial = [], jax.device_get(training.init_state(cfg, 40, opt).params)
+  tables = []
+  method, opt, _, train_step = _start(cfg, vocab, 10)
   for calls in ([6], [4, 2], [1] * 6):
-    state = parallel.replicate(training.init_state(cfg, 40, opt), parallel.make_topology(1))
-    step, totals, start = training.make_train_step(cfg, opt, noise), training.zero_totals(), 0
+    state = parallel.replicate(step.init_state(cfg, method, opt), parallel.make_topology(1))
+    initial, totals, start = jax.device_get(state.params), step.zero_totals(), 0
     for count in calls:
-      state, totals = step(state, totals, epoch, start * cfg.batch_size, count)
+      state, totals = train_step(state, totals, epoch, start * cfg.batch_size, count)
       start += count
     assert int(state.step) == 6
     tables.append(jax.device_get(state.params))
@@ -157,52 +179,49 @@ def test_steps_per_call_do_not_change_the_result(shared):
   assert np.abs(tables[0]["v"] - initial["v"]).max() > 1e-2  # the steps really trained
 
 
-@pytest.mark.parametrize("shared", [False, True])
-def test_batch_splits_compute_the_same_steps(shared):
+@pytest.mark.parametrize("fields", [dict(share_negatives=False), dict(), dict(
+    architecture="cbow", objective="hierarchical_softmax")], ids=["pairs", "windows", "cbow-hs"])
+def test_batch_splits_compute_the_same_steps(fields):
   # The parts only change how XLA schedules the work (concurrently on CPU cores): the rows,
   # their gradients and their order are those of one part.
-  corpus, noise = _small_problem()
+  corpus, vocab = _small_problem()
   epoch = _placed(C.make_epoch(jax.random.key(4), corpus, 32))
   tables = {}
   for splits in (1, 2, 4):
-    cfg = TrainConfig(dim=8, window=3, negatives=3, batch_size=32, share_negatives=shared,
-                      context_init="uniform", batch_splits=splits, optimizer="adagrad",
-                      learning_rate=0.1)
-    opt = optim.make_optimizer(cfg.optimizer, cfg.learning_rate, 10)
-    state = parallel.replicate(training.init_state(cfg, 40, opt), parallel.make_topology(1))
-    state, _ = training.make_train_step(cfg, opt, noise)(
-        state, training.zero_totals(), epoch, 0, 5)
+    cfg = TrainConfig(dim=8, window=3, negatives=3, batch_size=32, context_init="uniform",
+                      batch_splits=splits, optimizer="adagrad", learning_rate=0.1, **fields)
+    _, _, state, train_step = _start(cfg, vocab, 10)
+    state, _ = train_step(state, step.zero_totals(), epoch, 0, 5)
     tables[splits] = jax.device_get(state.params)
   for splits in (2, 4):
-    for name in ("u", "v"):
+    for name in tables[1]:
       np.testing.assert_allclose(tables[splits][name], tables[1][name], rtol=1e-6, atol=1e-7)
 
 
 def test_batch_splits_must_divide_the_device_batch():
   with pytest.raises(ValueError, match="batch_splits=3 does not divide"):
-    training.batch_splits(TrainConfig(batch_size=32, batch_splits=3), parallel.make_topology(1))
+    step.batch_splits(TrainConfig(batch_size=32, batch_splits=3), parallel.make_topology(1))
   # Automatic: a divisor of the batch with parts of at least 16 centres.
-  auto = training.batch_splits(TrainConfig(batch_size=48), parallel.make_topology(1))
+  auto = step.batch_splits(TrainConfig(batch_size=48), parallel.make_topology(1))
   assert 48 % auto == 0 and 48 // auto >= 16
 
 
 @pytest.mark.parametrize("shared", [False, True])
 def test_sparse_adam_moves_only_rows_of_real_pairs(shared):
-  corpus, noise = _small_problem()
+  corpus, vocab = _small_problem()
   cfg = TrainConfig(dim=4, window=3, negatives=2, batch_size=16, optimizer="adam",
                     learning_rate=0.01, lr_schedule="constant", context_init="uniform",
                     share_negatives=shared)
-  opt = optim.make_optimizer("adam", 0.01, 10, "constant")
-  state = parallel.replicate(training.init_state(cfg, 40, opt), parallel.make_topology(1))
+  method, _, state, train_step = _start(cfg, vocab, 10)
   before = jax.device_get(state.params)
-  step = training.make_train_step(cfg, opt, noise)
   raw_epoch = C.make_epoch(jax.random.key(2), corpus, cfg.batch_size)
   epoch = _placed(raw_epoch)
   # The draws the step will make.
-  bits = C.step_bits(state.key, state.step, 16, C.bits_per_centre(3, 2, shared))
-  batch = jax.device_get(C.batch_from_bits(bits, raw_epoch, 0, window=3, negatives=2,
-                                           noise=noise, share_negatives=shared))
-  state, _ = step(state, training.zero_totals(), epoch, 0, 1)
+  bits = C.step_bits(state.key, state.step, 16, C.bits_per_centre(3, method.noise_shape))
+  batch = jax.device_get(C.batch_from_bits(bits, raw_epoch, 0, window=3,
+                                           noise_shape=method.noise_shape,
+                                           noise=method.constants["noise"]))
+  state, _ = train_step(state, step.zero_totals(), epoch, 0, 1)
   after = jax.device_get(state.params)
   real = batch.mask > 0
   windows = real.any(axis=1)

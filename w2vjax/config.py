@@ -15,14 +15,22 @@ class TrainConfig:
   min_count: int = 5
   max_vocab: int = 0  # keep at most this many most frequent words; 0 keeps all
   subsample: float = 1e-3  # word2vec's `sample`; 0 disables subsampling
-  # Model and objective.
+  # Method (w2vjax.methods lists the combinations).
+  architecture: str = "skipgram"  # skipgram | cbow
+  # negative_sampling | nce | sampled_softmax | softmax | hierarchical_softmax
+  objective: str = "negative_sampling"
   dim: int = 100
   window: int = 5  # maximum window m; each centre word draws b ~ U{1..m}
-  objective: str = "negative_sampling"  # negative_sampling | nce | sampled_softmax | softmax
   negatives: int = 5  # K noise words per pair
-  # Negative sampling only (other objectives draw per pair): one set of K noise words per
-  # window, scored against each of its context words (word2vec.c's orientation).
+  # Skip-gram with negative sampling: True is word2vec.c's orientation (context words
+  # predict the centre, one set of K noise words per window); False is fastText's (the
+  # centre predicts each context word, K noise words per pair).
   share_negatives: bool = True
+  # Subwords (fastText): character n-grams of minn..maxn characters of "<word>", hashed
+  # into `buckets` rows; maxn = 0 trains without subwords.
+  minn: int = 3
+  maxn: int = 0
+  buckets: int = 2_000_000
   noise_exponent: float = 0.75  # noise distribution: unigram ** noise_exponent
   init_scale: float = 0.5  # u ~ U(-init_scale/dim, +init_scale/dim)
   context_init: str = "zeros"  # v initialisation: "zeros" (word2vec) or "uniform"
@@ -33,10 +41,10 @@ class TrainConfig:
   max_steps: int = 0
   batch_size: int = 64  # centre words per step; each gives up to 2 * window pairs
   optimizer: str = "sgd"  # sgd | adagrad | adam
-  learning_rate: float = 0.025
+  learning_rate: float = 0.0  # 0: the method's default (skip-gram 0.025, CBOW and subwords 0.05)
   lr_schedule: str = "linear"  # linear (word2vec's decay) | constant
   final_lr_ratio: float = 1e-4  # the linear decay ends at learning_rate * final_lr_ratio
-  update: str = "auto"  # dense | sparse | auto (sparse for negative sampling)
+  update: str = "auto"  # dense | sparse | auto (sparse unless the method touches every row)
   steps_per_call: int = 0  # steps run on the device per jitted call; 0 picks (training.py)
   batch_splits: int = 0  # independent parts of a sparse step (CPU cores); 0 picks (training.py)
   seed: int = 0
@@ -50,17 +58,16 @@ class TrainConfig:
   tensorboard: bool = False  # also write metrics as TensorBoard events into workdir/tensorboard
   eval_restrict_vocab: int = 30000  # analogy answers come from this many frequent words
 
-  @property
-  def shares_negatives(self) -> bool:
-    """Whether a window's pairs share their noise words (``share_negatives`` applies to
-    negative sampling only)."""
-    return self.share_negatives and self.objective == "negative_sampling"
-
   def replace(self, **changes) -> TrainConfig:
     return dataclasses.replace(self, **changes)
 
   def to_dict(self) -> dict:
     return dataclasses.asdict(self)
+
+  def to_config_dict(self):
+    """As an ml_collections ConfigDict: what ``experiments/configs/NAME.py`` files return."""
+    from ml_collections import config_dict
+    return config_dict.ConfigDict(self.to_dict())
 
   @classmethod
   def from_dict(cls, values: dict) -> TrainConfig:
@@ -69,19 +76,3 @@ class TrainConfig:
       raise InputError(f"unknown config field(s): {', '.join(unknown)}")
     return cls(**values)
 
-
-def parse_overrides(text: str) -> dict:
-  """``"batch_size=32,share_negatives=false"`` -> TrainConfig field values, typed like the
-  fields' defaults (for scripts that take a compact list of settings)."""
-  defaults, overrides = TrainConfig(), {}
-  fields = {f.name for f in dataclasses.fields(TrainConfig)}
-  for item in filter(None, text.split(",")):
-    name, _, value = item.partition("=")
-    if name not in fields:
-      raise InputError(f"TrainConfig has no field {name!r}")
-    kind = type(getattr(defaults, name))
-    try:
-      overrides[name] = value.lower() in ("1", "true") if kind is bool else kind(value)
-    except ValueError:
-      raise InputError(f"{name}={value!r} is not a valid {kind.__name__}") from None
-  return overrides

@@ -1,9 +1,9 @@
-"""The corpus on the device and the skip-gram batch sampler.
+"""The corpus on the device and the window batch sampler.
 
 Per epoch, ``make_epoch`` draws the subsampling on the device, compacts the kept tokens
 (dropped words vanish, so windows reach past them, as in word2vec) and shuffles the order
 in which centre words are visited (on the host: see make_epoch). ``batch_from_bits`` (pure,
-jit-able) then cuts the next slice of that order into skip-gram pairs with word2vec's
+jit-able) then cuts the next slice of that order into windows with word2vec's
 dynamic window, and draws noise words.
 """
 
@@ -38,17 +38,15 @@ class Epoch(NamedTuple):
 
 
 class Batch(NamedTuple):
-  """Skip-gram pairs grouped by centre word: B centres, C = 2 * window context slots.
+  """Windows grouped by centre word: B centres, C = 2 * window context slots.
 
-  The batch axis leads everywhere, so a batch splits across devices along axis 0. With
-  per-pair noise the objectives score u[target] against v[context] and v[noise]; with noise
-  shared by a window ([B, 1, K]) they score u[context] against v[target] and v[noise]
-  (word2vec.c's orientation, see ``gradients.window_negative_sampling_grads``).
+  The batch axis leads everywhere, so a batch splits across devices along axis 0. Which
+  words are inputs and which are predicted is the method's business (w2vjax.methods).
   """
 
   targets: jax.Array  # int32 [B] centre words
   contexts: jax.Array  # int32 [B, C] context words
-  negatives: jax.Array  # int32 [B, C, K] noise words per pair, or [B, 1, K] per window
+  negatives: jax.Array  # int32 [B, S, K] noise words: S sets of K per centre (the method's)
   mask: jax.Array  # float32 [B, C] 1 for a real pair, 0 for an empty slot
 
 
@@ -158,10 +156,9 @@ def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int) -> Epoch:
   return Epoch(tokens, sentence, jax.device_put(order, tokens.sharding), num_kept)
 
 
-def bits_per_centre(window: int, negatives: int, share_negatives: bool = False) -> int:
+def bits_per_centre(window: int, noise_shape: tuple[int, int] = (0, 0)) -> int:
   """Random 32-bit words a centre word consumes: one for its window, two per noise draw."""
-  draws = negatives * (1 if share_negatives else 2 * window)
-  return 1 + 2 * draws
+  return 1 + 2 * noise_shape[0] * noise_shape[1]
 
 
 def step_bits(key: jax.Array, step: jax.Array, batch_size: int, width: int) -> jax.Array:
@@ -172,27 +169,26 @@ def step_bits(key: jax.Array, step: jax.Array, batch_size: int, width: int) -> j
 
 
 def sample_batch(key: jax.Array, epoch: Epoch, start: jax.Array, *, batch_size: int,
-                 window: int, negatives: int, noise: NoiseSampler | None,
-                 share_negatives: bool = False) -> Batch:
+                 window: int, noise_shape: tuple[int, int] = (0, 0),
+                 noise: NoiseSampler | None = None) -> Batch:
   """Pairs for the centre words ``epoch.order[start : start + batch_size]``, drawn with
   ``key`` (see ``batch_from_bits``)."""
-  width = bits_per_centre(window, negatives if noise is not None else 0, share_negatives)
-  return batch_from_bits(jax.random.bits(key, (batch_size, width)), epoch, start,
-                         window=window, negatives=negatives, noise=noise,
-                         share_negatives=share_negatives)
+  bits = jax.random.bits(key, (batch_size, bits_per_centre(window, noise_shape)))
+  return batch_from_bits(bits, epoch, start, window=window, noise_shape=noise_shape,
+                         noise=noise)
 
 
 def batch_from_bits(bits: jax.Array, epoch: Epoch, start: jax.Array, *, window: int,
-                    negatives: int, noise: NoiseSampler | None,
-                    share_negatives: bool = False) -> Batch:
+                    noise_shape: tuple[int, int] = (0, 0),
+                    noise: NoiseSampler | None = None) -> Batch:
   """Pairs for the centre words ``epoch.order[start : start + B]``, B = ``bits.shape[0]``.
 
   ``bits`` [B, bits_per_centre(...)] are the centres' random words (uint32). Each centre
   word draws its effective window b uniformly from 1..window (word2vec's dynamic window,
   which weights near contexts more) and pairs with every kept word at distance <= b in the
-  same sentence. Slots beyond b, the corpus or the sentence have mask 0. With
-  ``share_negatives`` each centre draws one set of K noise words that all its pairs use
-  (negatives [B, 1, K]).
+  same sentence. Slots beyond b, the corpus or the sentence have mask 0. Each centre draws
+  ``noise_shape`` = (S, K) noise words from ``noise`` (negatives [B, S, K]): S = 1 is one
+  set shared by the window, S = 2 * window one set per pair.
 
   A centre's draws come from its own row of ``bits``, so rows i..j of a batch equal the
   batch of those rows: devices that each take their rows of a global batch's bits get
@@ -203,14 +199,12 @@ def batch_from_bits(bits: jax.Array, epoch: Epoch, start: jax.Array, *, window: 
   index = start + jnp.arange(batch_size)
   pos = jax.lax.dynamic_slice(epoch.order, (start,), (batch_size,))
   centre_ok = index < epoch.num_kept
-  slots = 2 * window
   # The high 16 bits scaled to 0..window-1: exact enough for any practical window.
   b = 1 + (((bits[:, 0] >> 16) * window) >> 16).astype(jnp.int32)
-  if negatives and noise is not None:
-    shape = (batch_size, 1 if share_negatives else slots, negatives, 2)
-    negs = noise_from_bits(noise, bits[:, 1:].reshape(shape))
+  if noise_shape[0] * noise_shape[1]:
+    negs = noise_from_bits(noise, bits[:, 1:].reshape(batch_size, *noise_shape, 2))
   else:
-    negs = jnp.zeros((batch_size, slots, 0), jnp.int32)
+    negs = jnp.zeros((batch_size, *noise_shape), jnp.int32)
   offsets = jnp.concatenate([jnp.arange(-window, 0), jnp.arange(1, window + 1)])
   ctx_pos = pos[:, None] + offsets[None, :]
   ctx_safe = jnp.clip(ctx_pos, 0, n - 1)

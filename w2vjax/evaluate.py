@@ -1,11 +1,15 @@
-"""Evaluates a vectors file on every data set in a folder and prints one table.
+"""Evaluates word vectors, or a subword model, on every data set in a folder; prints a table.
 
   python -m w2vjax.evaluate --vectors=FILE [--data_dir=DIR] [--json=OUT]
+  python -m w2vjax.evaluate --model=FILE_OR_WORKDIR [--data_dir=DIR] [--json=OUT]
 
-reads word2vec text, word2vec binary or headerless GloVe text, evaluates the vectors on
-every set under the data folder (the sets bundled in the package by default), prints one
-table and optionally writes JSON keyed by each data set's file name. The functions behind
-it live in w2vjax.evaluation.
+``--vectors`` reads word2vec text, word2vec binary or headerless GloVe text. ``--model``
+reads a subword model (w2vjax.subwords: a model.npz, or the workdir of a run trained with
+subwords): its vocabulary's vectors are evaluated as vectors are, and similarity pairs with
+words outside the vocabulary are scored from those words' n-grams instead of skipped.
+Every set under the data folder (the sets bundled in the package by default) is evaluated;
+one table is printed and optionally JSON keyed by each data set's file name is written. The
+functions behind it live in w2vjax.evaluation.
 """
 
 from __future__ import annotations
@@ -19,6 +23,19 @@ from w2vjax import io_utils
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError
 from w2vjax.evaluation import ANALOGY_METHODS, evaluate, format_table
+from w2vjax.subwords import SubwordModel
+
+
+def load_source(vectors: str | None, model: str | None):
+  """(embeddings, oov_vector or None, a description for the JSON) from the one flag given."""
+  if (vectors is None) == (model is None):
+    raise InputError("give one of --vectors=FILE and --model=FILE_OR_WORKDIR")
+  if vectors is not None:
+    return Embeddings.load(vectors), None, {"vectors": str(vectors)}
+  subword_model = SubwordModel.load(model)
+  about = {"model": str(model), "minn": subword_model.minn, "maxn": subword_model.maxn,
+           "buckets": subword_model.buckets}
+  return subword_model.embeddings(), subword_model.oov_vector, about
 
 
 def main(argv) -> None:
@@ -27,25 +44,29 @@ def main(argv) -> None:
   f = flags.FLAGS
   try:
     t0 = time.perf_counter()
-    emb = Embeddings.load(f.vectors)
+    emb, oov_vector, about = load_source(f.vectors, f.model)
     loaded = time.perf_counter()
     results = evaluate(emb, f.data_dir, f.restrict_vocab, not f.skip_classification,
-                       "tfidf" if f.tfidf else "mean", tuple(f.analogy_methods))
+                       "tfidf" if f.tfidf else "mean", tuple(f.analogy_methods), oov_vector)
   except (InputError, OSError, ValueError) as e:
     if f.debug:
       raise
     sys.exit(f"error: {e}")
   done = time.perf_counter()
-  print(f"{f.vectors}: {len(emb)} words x {emb.dim}; read in {loaded - t0:.1f} s, "
+  source = f.vectors or f.model
+  extra = (f" + {about['buckets']} buckets of {about['minn']}-{about['maxn']}-grams"
+              if oov_vector else "")
+  print(f"{source}: {len(emb)} words x {emb.dim}{extra}; read in {loaded - t0:.1f} s, "
         f"evaluated in {done - loaded:.1f} s")
   print(format_table(results))
   if f.json:
-    io_utils.write_json(f.json, {"vectors": str(f.vectors), "words": len(emb), "dim": emb.dim,
-                                 "results": results})
+    io_utils.write_json(f.json, {**about, "words": len(emb), "dim": emb.dim, "results": results})
 
 
 if __name__ == "__main__":
-  flags.DEFINE_string("vectors", None, "word2vec text/binary or GloVe text file", required=True)
+  flags.DEFINE_string("vectors", None, "word2vec text/binary or GloVe text file")
+  flags.DEFINE_string("model", None, "subword model: model.npz or a workdir holding one "
+                      "(instead of --vectors)")
   flags.DEFINE_string("data_dir", None, "evaluation data folder (default: the bundled sets)")
   flags.DEFINE_string("json", None, "also write the results to this JSON file")
   flags.DEFINE_integer("restrict_vocab", 30000, "analogy answers from this many frequent words")

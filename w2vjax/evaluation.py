@@ -4,10 +4,16 @@ The command line is ``python -m w2vjax.evaluate`` (w2vjax/evaluate.py).
 
 Conventions follow gensim's evaluators so figures are comparable: a similarity pair or an
 analogy question with a word missing from the vocabulary is skipped and counted; analogy
-answers are searched among the ``restrict_vocab`` most frequent words, excluding the three
-question words. Case: words are matched case-insensitively, each to the most frequent
-form in the vocabulary (gensim's ``case_insensitive=True``, its default), for similarity,
-analogies and the classification documents alike.
+answers are searched among the ``restrict_vocab`` most frequent words, excluding every
+case form of the three question words as gensim does. Case: words are matched
+case-insensitively, each to the most frequent form in the vocabulary (gensim's
+``case_insensitive=True``, its default), for similarity, analogies and the classification
+documents alike.
+
+A subword model (w2vjax.subwords) can also give vectors to words outside its vocabulary:
+pass ``oov_vector`` and similarity pairs with such words are scored instead of skipped.
+Analogies and classification use the vocabulary's vectors only, so their figures stay
+comparable with any other vectors'.
 
 A data folder is laid out like ``../shared/data``: similarity/*.txt,
 analogy/questions-words.txt, classification/sentence_polarity/rt-polarity.{pos,neg} and
@@ -17,6 +23,7 @@ classification/movie_reviews.tsv.gz; whatever of these it holds is evaluated.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +37,7 @@ from w2vjax.errors import InputError
 ANALOGY_BATCH = 128
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
 COSMUL_EPSILON = 1e-3  # Levy and Goldberg (2014)
+GENSIM_TOPN = 5  # evaluate_word_analogies looks no further than most_similar's top 5
 
 
 def read_similarity(path: str | Path) -> tuple[list[tuple[str, str, float]], int]:
@@ -47,24 +55,52 @@ def read_similarity(path: str | Path) -> tuple[list[tuple[str, str, float]], int
   return pairs, malformed
 
 
-def evaluate_similarity(emb: Embeddings, path: str | Path, restrict_vocab: int = 300000
-                        ) -> dict:
+def evaluate_similarity(emb: Embeddings, path: str | Path, restrict_vocab: int = 300000,
+                        oov_vector: Callable[[str], np.ndarray | None] | None = None) -> dict:
   """Spearman correlation of cosine similarity with the human scores in ``path``.
 
   Words outside the ``restrict_vocab`` most frequent count as missing (gensim's default).
+  A missing word is skipped with its pair, unless ``oov_vector`` gives it a vector: it is
+  called with the lower-cased word (fastText's eval.py lower-cases too) and returns a
+  vector, or None (or zeros) for none. Coverage: ``pairs`` scored, of which
+  ``vocab_pairs`` from the vocabulary alone and ``subword_pairs`` with at least one word
+  from ``oov_vector``; ``oov_pairs`` skipped.
   """
   pairs, malformed = read_similarity(path)
   index = emb.folded_index(restrict_vocab)
-  model, human, skipped = [], [], 0
+  composed: dict[str, np.ndarray | None] = {}
+
+  def unit(word: str) -> tuple[np.ndarray | None, bool]:
+    """(unit vector or None, whether it came from ``oov_vector``)."""
+    word = word.lower()
+    if word in index:
+      return emb.unit[index[word]], False
+    if oov_vector is None:
+      return None, False
+    if word not in composed:
+      composed[word] = _unit_or_none(oov_vector(word))
+    return composed[word], True
+
+  model, human, skipped, subword_pairs = [], [], 0, 0
   for w1, w2, score in pairs:
-    i, j = index.get(w1.lower()), index.get(w2.lower())
-    if i is not None and j is not None:
-      model.append(float(emb.unit[i] @ emb.unit[j]))
-      human.append(score)
-    else:
+    (u1, oov1), (u2, oov2) = unit(w1), unit(w2)
+    if u1 is None or u2 is None:
       skipped += 1
+      continue
+    model.append(float(u1 @ u2))
+    human.append(score)
+    subword_pairs += oov1 or oov2
   rho = float(stats.spearmanr(model, human).statistic) if len(model) > 1 else float("nan")
-  return {"spearman": rho, "pairs": len(model), "oov_pairs": skipped, "malformed": malformed}
+  return {"spearman": rho, "pairs": len(model), "vocab_pairs": len(model) - subword_pairs,
+          "subword_pairs": subword_pairs, "oov_pairs": skipped, "malformed": malformed}
+
+
+def _unit_or_none(vector: np.ndarray | None) -> np.ndarray | None:
+  if vector is None:
+    return None
+  vector = np.asarray(vector, np.float32)
+  norm = float(np.linalg.norm(vector))
+  return vector / norm if norm > 0 else None
 
 
 def read_analogies(path: str | Path) -> tuple[list[tuple[str, tuple[str, ...]]], int]:
@@ -85,20 +121,35 @@ def read_analogies(path: str | Path) -> tuple[list[tuple[str, tuple[str, ...]]],
   return questions, malformed
 
 
-def _excluding_question_words(scores: jax.Array, abc: jax.Array) -> jax.Array:
+def _gensim_answer(scores: jax.Array, abc: jax.Array, fold: jax.Array) -> jax.Array:
+  """The answer gensim's evaluate_word_analogies takes from each row of ``scores`` [Q, N].
+
+  gensim's most_similar drops the ids of a, b and c (each its most frequent case form)
+  and returns the top 5 words; the evaluator takes the first of them that is no case form
+  of a, b or c, or else the last of them (a wrong answer unless d is such a form). ``fold``
+  [N] maps each word to the id of its most frequent case form, so ``fold[w]`` is in
+  ``abc`` exactly when w is a case form of a question word. -1: no answer at all.
+  """
   rows = jnp.arange(abc.shape[0])[:, None]
-  return scores.at[rows, abc].set(-jnp.inf)
+  scores = scores.at[rows, abc].set(-jnp.inf)
+  top_scores, top = jax.lax.top_k(scores, min(GENSIM_TOPN, scores.shape[1]))
+  listed = top_scores > -jnp.inf
+  other = listed & (fold[top][:, :, None] != abc[:, None, :]).all(axis=2)
+  last_listed = listed.shape[1] - 1 - jnp.argmax(listed[:, ::-1], axis=1)
+  pick = jnp.where(other.any(axis=1), jnp.argmax(other, axis=1), last_listed)
+  answer = jnp.take_along_axis(top, pick[:, None], axis=1)[:, 0]
+  return jnp.where(listed.any(axis=1), answer, -1)
 
 
 @jax.jit
-def _predict_3cosadd(unit: jax.Array, abc: jax.Array) -> jax.Array:
+def _predict_3cosadd(unit: jax.Array, abc: jax.Array, fold: jax.Array) -> jax.Array:
   """3CosAdd answers for word ids ``abc`` [Q, 3]: one matrix product, as gensim does."""
   query = unit[abc[:, 1]] - unit[abc[:, 0]] + unit[abc[:, 2]]
-  return jnp.argmax(_excluding_question_words(query @ unit.T, abc), axis=1)
+  return _gensim_answer(query @ unit.T, abc, fold)
 
 
 @jax.jit
-def _predict_both(cos: jax.Array, local: jax.Array, abc: jax.Array
+def _predict_both(cos: jax.Array, local: jax.Array, abc: jax.Array, fold: jax.Array
                   ) -> tuple[jax.Array, jax.Array]:
   """3CosAdd and 3CosMul answers from the question words' cosines with every candidate.
 
@@ -109,18 +160,18 @@ def _predict_both(cos: jax.Array, local: jax.Array, abc: jax.Array
   add = cos_b - cos_a + cos_c
   # Levy and Goldberg's 3CosMul, cosines shifted to [0, 1] (constant factors dropped).
   mul = (cos_b + 1) * (cos_c + 1) / (cos_a + 1 + 2 * COSMUL_EPSILON)
-  return (jnp.argmax(_excluding_question_words(add, abc), axis=1),
-          jnp.argmax(_excluding_question_words(mul, abc), axis=1))
+  return _gensim_answer(add, abc, fold), _gensim_answer(mul, abc, fold)
 
 
-def _predict(unit: np.ndarray, ids: np.ndarray, methods: tuple[str, ...]) -> dict:
-  """Answer ids [Q] per method, computed on the device in fixed-size batches."""
+def _predict(unit: np.ndarray, ids: np.ndarray, fold: np.ndarray, methods: tuple[str, ...]
+             ) -> dict:
+  """Answer ids [Q] per method (-1: none), computed on the device in fixed-size batches."""
   pad = -len(ids) % ANALOGY_BATCH
   abc = np.pad(ids[:, :3], ((0, pad), (0, 0)))
   batches = range(0, len(abc), ANALOGY_BATCH)
-  unit = jnp.asarray(unit)
+  unit, fold = jnp.asarray(unit), jnp.asarray(fold)
   if "3cosmul" not in methods:
-    add = [_predict_3cosadd(unit, abc[i:i + ANALOGY_BATCH]) for i in batches]
+    add = [_predict_3cosadd(unit, abc[i:i + ANALOGY_BATCH], fold) for i in batches]
     return {"3cosadd": np.concatenate(jax.device_get(add))[:len(ids)]}
   # The questions use few distinct words (about 900 in Mikolov's set): their cosines with
   # every candidate take one matrix product, and each question then only gathers rows.
@@ -128,14 +179,18 @@ def _predict(unit: np.ndarray, ids: np.ndarray, methods: tuple[str, ...]) -> dic
   cos = unit[distinct] @ unit.T
   local = local.reshape(-1, 3).astype(np.int32)
   answers = jax.device_get([_predict_both(cos, local[i:i + ANALOGY_BATCH],
-                                          abc[i:i + ANALOGY_BATCH]) for i in batches])
+                                          abc[i:i + ANALOGY_BATCH], fold) for i in batches])
   return {method: np.concatenate([a[k] for a in answers])[:len(ids)]
           for k, method in enumerate(("3cosadd", "3cosmul")) if method in methods}
 
 
 def evaluate_analogy(emb: Embeddings, path: str | Path, restrict_vocab: int = 30000,
                      methods: tuple[str, ...] = ANALOGY_METHODS) -> dict:
-  """Accuracy by 3CosAdd and 3CosMul, overall, semantic/syntactic and per section."""
+  """Accuracy by 3CosAdd and 3CosMul, overall, semantic/syntactic and per section.
+
+  Each method's answer is picked from its ranking as gensim's evaluate_word_analogies picks
+  from 3CosAdd's (``_gensim_answer``): no case form of a, b or c counts as an answer.
+  """
   unknown = set(methods) - set(ANALOGY_METHODS)
   if unknown or not methods:
     raise InputError(f"analogy methods must be among {ANALOGY_METHODS}, not {sorted(unknown)}")
@@ -156,10 +211,10 @@ def evaluate_analogy(emb: Embeddings, path: str | Path, restrict_vocab: int = 30
   ids = np.array(ids, np.int32)
   sections = np.array(sections)
   syntactic = np.char.startswith(sections, "gram")
-  # Compared as lower-cased strings: "Paris" answers "paris" (gensim's rule).
-  folded = np.array([w.lower() for w in emb.words[:n]])
-  for method, predicted in _predict(emb.unit[:n], ids, methods).items():
-    correct = folded[predicted] == folded[ids[:, 3]]
+  # Case forms share a fold id, so "Paris" answers "paris" (gensim's rule).
+  fold = np.array([index[w.lower()] for w in emb.words[:n]], np.int32)
+  for method, predicted in _predict(emb.unit[:n], ids, fold, methods).items():
+    correct = (predicted >= 0) & (fold[predicted] == ids[:, 3])
     result[method] = float(correct.mean())
     result[f"{method}_semantic"] = float(correct[~syntactic].mean()) if (~syntactic).any() else float("nan")
     result[f"{method}_syntactic"] = float(correct[syntactic].mean()) if syntactic.any() else float("nan")
@@ -215,12 +270,17 @@ def evaluate_classification(emb: Embeddings, path: str | Path, weighting: str = 
 
 def evaluate(emb: Embeddings, data_dir: str | Path | None = None, restrict_vocab: int = 30000,
              classification: bool = True, weighting: str = "mean",
-             analogy_methods: tuple[str, ...] = ANALOGY_METHODS) -> dict:
-  """Every set under ``data_dir`` (bundled sets by default), keyed by file name."""
+             analogy_methods: tuple[str, ...] = ANALOGY_METHODS,
+             oov_vector: Callable[[str], np.ndarray | None] | None = None) -> dict:
+  """Every set under ``data_dir`` (bundled sets by default), keyed by file name.
+
+  ``oov_vector`` (see ``evaluate_similarity``) scores similarity pairs with words outside
+  the vocabulary; analogies and classification use the vocabulary's vectors only.
+  """
   data_dir = Path(data_dir) if data_dir else datasets.data_dir()
   if not data_dir.is_dir():
     raise InputError(f"evaluation data folder not found: {data_dir}")
-  results = {p.name: evaluate_similarity(emb, p)
+  results = {p.name: evaluate_similarity(emb, p, oov_vector=oov_vector)
              for p in sorted((data_dir / "similarity").glob("*.txt"))}
   analogy = data_dir / "analogy" / "questions-words.txt"
   if analogy.is_file():
@@ -246,6 +306,8 @@ def format_table(results: dict) -> str:
                    f"+-{r['std']:.3f} over {r['folds']} folds")
     elif "spearman" in r:
       cover = f"{r['pairs']}/{r['pairs'] + r['oov_pairs']} pairs"
+      if r.get("subword_pairs"):
+        cover += f" ({r['subword_pairs']} with OOV words composed from subwords)"
       if r["malformed"]:
         cover += f", {r['malformed']} malformed lines skipped"
       lines.append(f"{name:<24} {'spearman':<10} {r['spearman']:7.3f}  {cover}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import jax
+import numpy as np
 
 from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError
@@ -13,19 +14,21 @@ _F32 = 4
 _OPTIMIZER_COPIES = {"sgd": 0, "adagrad": 1, "adam": 2}  # state arrays per table
 
 
-def estimate_bytes(config: TrainConfig, vocab_size: int, num_tokens: int) -> int:
+def table_bytes(method) -> int:
+  """Bytes of the method's tables, from the shapes its ``init`` would give (nothing is
+  allocated)."""
+  shapes = jax.eval_shape(method.init, jax.random.key(0))
+  return sum(int(np.prod(x.shape)) * x.dtype.itemsize for x in jax.tree.leaves(shapes))
+
+
+def estimate_bytes(config: TrainConfig, method, num_tokens: int) -> int:
   """Peak bytes of a training step: tables, optimizer state, corpus and step temporaries."""
-  tables = 2 * vocab_size * config.dim * _F32
+  tables = table_bytes(method)
   state = _OPTIMIZER_COPIES.get(config.optimizer, 2) * tables
   corpus = 6 * num_tokens * _F32  # corpus, sentence ids, and the epoch's compacted copies
-  centres, slots = config.batch_size, 2 * config.window
-  if config.objective == "softmax":
-    # Logits, their softmax and its gradient per centre, plus dense table gradients.
-    step = 3 * centres * vocab_size * _F32 + tables
-  else:
-    step = 3 * centres * slots * (config.negatives + 2) * config.dim * _F32
-    if config.update == "dense":
-      step += tables
+  step = config.batch_size * method.step_floats * _F32
+  if method.row_grads is None or config.update == "dense":
+    step += tables  # dense gradients of every table
   return tables + state + corpus + step
 
 
@@ -45,23 +48,22 @@ def available_bytes(device: jax.Device | None = None) -> int | None:
   return None
 
 
-def check_fits(config: TrainConfig, vocab_size: int, num_tokens: int,
+def check_fits(config: TrainConfig, method, num_tokens: int, vocab_size: int,
                available: int | None = None) -> None:
-  """Raises InputError naming a smaller setting if the run cannot fit the device."""
-  need = estimate_bytes(config, vocab_size, num_tokens)
+  """Raises InputError naming a smaller setting if the run cannot fit the device.
+
+  The hint's vocabulary assumes that everything but the corpus grows in proportion to the
+  vocabulary, which holds for the tables and for full softmax's logits; 1% is kept spare
+  for the terms that do not.
+  """
+  need = estimate_bytes(config, method, num_tokens)
   available = available_bytes() if available is None else available
   if available is None or need <= 0.9 * available:
     return
   gib = 2 ** 30
-  if config.objective == "softmax":
-    # The estimate is linear in the vocabulary: solve it for the largest that fits.
-    fixed = estimate_bytes(config, 0, num_tokens)
-    per_word = estimate_bytes(config, 1, num_tokens) - fixed
-    fitting = int(0.9 * available - fixed) // max(per_word, 1)
-    hint = (f"full softmax grows with |V| x batch: try --config.max_vocab={max(fitting, 2)} "
-            f"or a smaller --config.batch_size")
-  else:
-    hint = "try a smaller --config.dim or --config.max_vocab"
+  corpus = estimate_bytes(config, method, num_tokens) - estimate_bytes(config, method, 0)
+  fitting = int(0.99 * vocab_size * (0.9 * available - corpus) / max(need - corpus, 1))
   raise InputError(f"this run needs about {need / gib:.1f} GiB but the device has "
                    f"{available / gib:.1f} GiB free ({vocab_size} words x {config.dim} dims, "
-                   f"{config.objective}): {hint}")
+                   f"{method.name}): try --config.max_vocab={max(fitting, 2)}, a smaller "
+                   "--config.dim or a smaller --config.batch_size")

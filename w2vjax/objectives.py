@@ -1,7 +1,6 @@
-"""Skip-gram objectives as pure per-example functions, and their batch sums.
+"""Objectives as pure per-example functions: the methods (w2vjax.methods) batch them.
 
-Per-example functions take one centre vector ``u_t`` [d] and context-side rows; batch
-versions vmap them over the leading pair axis.
+Per-example functions take one input vector ``u_t`` [d] and output-side rows.
 
 The K-sample objectives score a pair (t, c) against K noise words drawn from q
 (unigram^0.75):
@@ -17,8 +16,8 @@ The K-sample objectives score a pair (t, c) against K noise words drawn from q
   gradient tend to full softmax's as K grows. The context's logit is left uncorrected:
   subtracting log(K q(c)) from it too (as some libraries do) shifts the loss by that
   growing amount and keeps its gradient away from full softmax's.
- Losses are summed, not averaged, over a
-batch: the gradient of the sum applied with SGD is word2vec's per-pair update, so a
+
+Losses are summed, not averaged, over a batch: the gradient of the sum applied with SGD is word2vec's per-pair update, so a
 learning rate means what it means in word2vec and gensim.
 """
 
@@ -29,16 +28,20 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from w2vjax.corpus import Batch
-
-SAMPLED_OBJECTIVES = ("negative_sampling", "sampled_softmax", "nce")
-OBJECTIVES = (*SAMPLED_OBJECTIVES, "softmax")
-
 
 def full_softmax_loss(u_t: jax.Array, V: jax.Array, c: jax.Array) -> jax.Array:
   """-log softmax(V u_t)[c], through logsumexp so large scores cannot overflow."""
   logits = V @ u_t
   return jax.nn.logsumexp(logits) - logits[c]
+
+
+def logistic_loss(inputs: jax.Array, outputs: jax.Array, positive: jax.Array,
+                  mask: jax.Array) -> jax.Array:
+  """sum over the mask of -log s(h.v) where ``positive``, else -log s(-h.v), for every input
+  row h [H, d] against every output row v [O, d] (negative sampling's and hierarchical
+  softmax's loss; ``gradients.logistic_grads`` gives its gradients in closed form)."""
+  scores = inputs @ outputs.T
+  return -jnp.sum(mask * jax.nn.log_sigmoid(jnp.where(positive, scores, -scores)))
 
 
 def negative_sampling_loss(u_t: jax.Array, v_c: jax.Array, v_negs: jax.Array) -> jax.Array:
@@ -72,8 +75,8 @@ def sampled_pair_loss(objective: str, log_noise: jax.Array | None) -> Callable:
   """
   if objective == "negative_sampling":
     return lambda u_t, v_c, v_negs, c, negs: negative_sampling_loss(u_t, v_c, v_negs)
-  if objective not in SAMPLED_OBJECTIVES:
-    raise ValueError(f"unknown objective {objective!r}; choose one of {SAMPLED_OBJECTIVES}")
+  if objective not in ("nce", "sampled_softmax"):
+    raise ValueError(f"unknown K-sample objective {objective!r}")
 
   def loss(u_t, v_c, v_negs, c, negs):
     log_k = jnp.log(jnp.float32(negs.shape[-1]))
@@ -95,40 +98,3 @@ def softmax_centre_loss(u_t: jax.Array, V: jax.Array, contexts: jax.Array,
   """
   logits = V @ u_t
   return jnp.sum(mask) * jax.nn.logsumexp(logits) - jnp.sum(mask * logits[contexts])
-
-
-def pair_losses(objective: str, params: dict, batch: Batch,
-                log_noise: jax.Array | None = None) -> jax.Array:
-  """Loss of every pair in the batch [B, C], zero where the mask is zero.
-
-  ``log_noise`` [V] is log q(w), needed by nce and sampled_softmax. Negatives shared by a
-  window ([B, 1, K], negative sampling only) are scored in word2vec.c's orientation: each
-  context word's u row against the centre's and the noise words' v rows
-  (``gradients.window_negative_sampling_grads`` explains why).
-  """
-  if batch.negatives.shape[1] == 1:
-    per_window = jax.vmap(negative_sampling_loss, in_axes=(0, None, None))
-    losses = jax.vmap(per_window)(params["u"][batch.contexts], params["v"][batch.targets],
-                                  params["v"][batch.negatives[:, 0]])
-    return losses * batch.mask
-  u_t = params["u"][batch.targets]
-  if objective == "softmax":
-    per_centre = jax.vmap(full_softmax_loss, in_axes=(None, None, 0))
-    losses = jax.vmap(per_centre, in_axes=(0, None, 0))(u_t, params["v"], batch.contexts)
-  else:
-    per_pair = sampled_pair_loss(objective, log_noise)
-    per_centre = jax.vmap(per_pair, in_axes=(None, 0, 0, 0, 0))
-    losses = jax.vmap(per_centre)(u_t, params["v"][batch.contexts],
-                                  params["v"][batch.negatives], batch.contexts,
-                                  batch.negatives)
-  return losses * batch.mask
-
-
-def batch_loss(objective: str, params: dict, batch: Batch,
-               log_noise: jax.Array | None = None) -> jax.Array:
-  """The summed loss over the batch's real pairs (what the dense path differentiates)."""
-  if objective == "softmax":
-    u_t = params["u"][batch.targets]
-    return jnp.sum(jax.vmap(softmax_centre_loss, in_axes=(0, None, 0, 0))(
-        u_t, params["v"], batch.contexts, batch.mask))
-  return jnp.sum(pair_losses(objective, params, batch, log_noise))

@@ -17,7 +17,6 @@ import dataclasses
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -136,30 +135,3 @@ def wrap(device_step: Callable, topology: Topology, num_replicated: int,
                          in_specs=(P(),) * num_replicated + (P(AXIS),) * num_blocked,
                          out_specs=P(), check_vma=False)
   return jax.jit(mapped, donate_argnums=(0, 1))
-
-
-def vocab_sharded_softmax_loss(topology: Topology) -> Callable:
-  """``loss(u, v, targets, contexts, mask)``: full softmax with v split by rows over devices.
-
-  For vocabularies whose context table is too large for one device: ``v`` [V, d] is
-  sharded by rows (V divisible by the device count), so each device computes the logits
-  of its own slice of the vocabulary, and the log-partition function is a distributed
-  logsumexp: the global max of the logits (``pmax``, no gradient: the shift cancels), then
-  the ``psum`` of each slice's sum of shifted exponentials. The context's logit comes from
-  the device that holds its row. Returns the summed loss of the masked pairs; it is
-  differentiable, and its gradient with respect to ``v`` stays sharded.
-  """
-  def device_loss(u, v_rows, targets, contexts, mask):
-    rows = v_rows.shape[0]
-    logits = u[targets] @ v_rows.T  # [B, V / n]
-    shift = jax.lax.pmax(jax.lax.stop_gradient(logits.max(axis=1)), AXIS)
-    partition = jax.lax.psum(jnp.exp(logits - shift[:, None]).sum(axis=1), AXIS)
-    log_partition = jnp.log(partition) + shift  # [B]
-    local = contexts - jax.lax.axis_index(AXIS) * rows
-    here = (local >= 0) & (local < rows)
-    picked = jnp.take_along_axis(logits, jnp.clip(local, 0, rows - 1), axis=1)
-    context_logits = jax.lax.psum(jnp.where(here, picked, 0.0), AXIS)  # [B, C]
-    return jnp.sum(mask.sum(axis=1) * log_partition) - jnp.sum(mask * context_logits)
-
-  return jax.shard_map(device_loss, mesh=topology.mesh,
-                       in_specs=(P(), P(AXIS), P(), P(), P()), out_specs=P())

@@ -1,27 +1,26 @@
-"""Optional TensorBoard scalars: a writer over tensorboardX, and a reader of event files.
+"""Optional TensorBoard scalars: a writer of event files over tensorboardX.
 
 tensorboardX is an optional extra (``pip install 'w2vjax[tensorboard]'``), imported only
-when a writer or the reader is made, so the package runs without it. TensorBoard stores a
-scalar as float32; ``read_scalars`` returns exactly what was stored.
+when a writer is made, so the package runs without it. TensorBoard stores a scalar as
+float32. The library writes events and never reads them: TensorBoard does, and the tests
+check what was written with TensorBoard's own reader.
 """
 
 from __future__ import annotations
 
 import os
-import struct
 import time
 from pathlib import Path
 
 from w2vjax.errors import InputError
 
-_INSTALL = "pip install 'w2vjax[tensorboard]'"
 
-
-def _require_tensorboardx(purpose: str) -> None:
+def _require_tensorboardx() -> None:
   try:
     import tensorboardX  # noqa: F401
   except ImportError:
-    raise InputError(f"{purpose} needs tensorboardX: {_INSTALL}") from None
+    raise InputError("--config.tensorboard=true needs tensorboardX: "
+                     "pip install 'w2vjax[tensorboard]'") from None
 
 
 class TensorBoardWriter:
@@ -33,13 +32,13 @@ class TensorBoardWriter:
   or is killed. Names become TensorBoard tags: characters other than letters, digits and
   ``_-/.`` turn into ``_``.
 
-  ``purge_step``, for a run resumed from a checkpoint at that step, tells TensorBoard (and
-  ``read_scalars``) to drop what the interrupted run wrote at that step or later, so the
-  curves show each step once.
+  ``purge_step``, for a run resumed from a checkpoint at that step, tells TensorBoard to
+  drop what the interrupted run wrote at that step or later, so the curves show each step
+  once.
   """
 
   def __init__(self, logdir: str | os.PathLike, purge_step: int | None = None):
-    _require_tensorboardx("--config.tensorboard=true")
+    _require_tensorboardx()
     from tensorboardX.event_file_writer import EventsWriter
     from tensorboardX.proto.event_pb2 import Event, SessionLog
     from tensorboardX.proto.summary_pb2 import Summary
@@ -81,67 +80,3 @@ class TensorBoardWriter:
 
   def __exit__(self, *exc) -> None:
     self.close()
-
-
-def _masked_crc(data: bytes) -> int:
-  from tensorboardX.crc32c import crc32c
-  crc = crc32c(data) & 0xFFFFFFFF
-  return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def _records(path: Path):
-  """The payloads of a TFRecord file: [uint64 length][uint32 masked crc of the length]
-  [data][uint32 masked crc of the data], little-endian.
-
-  A record cut short at the end is what a killed writer leaves; like TensorBoard, reading
-  stops there. A checksum that does not match is corruption, and says where.
-  """
-  data = path.read_bytes()
-  pos = 0
-  while pos + 12 <= len(data):
-    header = data[pos:pos + 8]
-    (length,), (length_crc,) = struct.unpack("<Q", header), struct.unpack(
-        "<I", data[pos + 8:pos + 12])
-    if _masked_crc(header) != length_crc:
-      raise InputError(f"{path}: corrupt event record at byte {pos} (length checksum)")
-    end = pos + 12 + length + 4
-    if end > len(data):
-      return
-    payload = data[pos + 12:pos + 12 + length]
-    (data_crc,) = struct.unpack("<I", data[end - 4:end])
-    if _masked_crc(payload) != data_crc:
-      raise InputError(f"{path}: corrupt event record at byte {pos} (data checksum)")
-    yield payload
-    pos = end
-
-
-def read_scalars(logdir: str | os.PathLike) -> dict[str, list[tuple[int, float]]]:
-  """Every scalar in the event files directly under ``logdir``: name -> [(step, value)].
-
-  Files are read in name order (time order, as TensorBoard reads them) and points in the
-  order written. A purge marker (a writer made with ``purge_step``) drops the points
-  already read at that step or later, as TensorBoard does.
-  """
-  _require_tensorboardx("reading TensorBoard events")
-  from google.protobuf.message import DecodeError
-  from tensorboardX.proto.event_pb2 import Event, SessionLog
-  logdir = Path(logdir)
-  if not logdir.is_dir():
-    raise InputError(f"TensorBoard log folder not found: {logdir}")
-  scalars: dict[str, list[tuple[int, float]]] = {}
-  for path in sorted(logdir.glob("*tfevents*")):
-    for payload in _records(path):
-      event = Event()
-      try:
-        event.ParseFromString(payload)
-      except DecodeError as e:
-        raise InputError(f"{path}: an event record is not an Event ({e})") from None
-      if event.HasField("session_log") and event.session_log.status == SessionLog.START:
-        for name, points in scalars.items():
-          scalars[name] = [(s, v) for s, v in points if s < event.step]
-      if not event.HasField("summary"):
-        continue
-      for value in event.summary.value:
-        if value.HasField("simple_value"):
-          scalars.setdefault(value.tag, []).append((int(event.step), float(value.simple_value)))
-  return scalars

@@ -9,8 +9,9 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from w2vjax import objectives, parallel
+from w2vjax import parallel
 from w2vjax.corpus import Batch
+from w2vjax.methods import sharded_softmax, skipgram
 
 
 def main():
@@ -23,11 +24,11 @@ def main():
                 jnp.zeros((centres, slots, 0), jnp.int32),
                 jnp.asarray(rng.integers(0, 2, (centres, slots)), jnp.float32))
   want, want_grad = jax.value_and_grad(
-      lambda p: objectives.batch_loss("softmax", p, batch))(params)
+      lambda p: skipgram.full_softmax_loss(p, {}, batch))(params)
   report = {}
   for devices in (1, 2, 4):
     topology = parallel.make_topology(devices)
-    loss_fn = parallel.vocab_sharded_softmax_loss(topology)
+    loss_fn = sharded_softmax.vocab_sharded_softmax_loss(topology)
     v = jax.device_put(params["v"], NamedSharding(topology.mesh, P(parallel.AXIS)))
     got, (gu, gv) = jax.jit(jax.value_and_grad(loss_fn, argnums=(0, 1)))(
         params["u"], v, batch.targets, batch.contexts, batch.mask)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.resources
+import os
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,13 @@ def resolve_corpus(corpus: str) -> Path:
       raise InputError(f"unknown bundled corpus {name!r}; bundled: {', '.join(CORPORA)}")
     return data_dir() / CORPORA[name]
   return Path(corpus).expanduser()
+
+
+def shared_data_dir() -> Path:
+  """The larger data sets that are not bundled: ``$W2VJAX_DATA`` if set, else
+  ``../shared/data`` beside the repository (a developer's checkout)."""
+  default = Path(__file__).resolve().parents[3] / "shared" / "data"
+  return Path(os.environ.get("W2VJAX_DATA", default))
 
 
 def similarity_dir() -> Path:

@@ -1,0 +1,10 @@
+"""CBOW with hierarchical softmax on wikipedia-en-9m, sgns_wiki9m's data settings."""
+
+from w2vjax import datasets
+from w2vjax.config import TrainConfig
+
+
+def get_config():
+  corpus = datasets.shared_data_dir() / "corpora" / "wikipedia-en-9m.txt.gz"
+  return TrainConfig(corpus=str(corpus), architecture="cbow",
+                     objective="hierarchical_softmax").to_config_dict()

@@ -1,0 +1,172 @@
+"""The methods' registry and the methods themselves: losses against NumPy and the Huffman
+tree, closed-form row gradients against jax.grad, and whole runs that recover topics."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from w2vjax import TrainConfig, methods, subwords, train
+from w2vjax.corpus import Batch
+from w2vjax.errors import InputError
+from w2vjax.huffman import path_log_probs
+from w2vjax.text import Vocab
+
+WORDS = ("the", "cat", "sat", "on", "mat", "dog", "ran", "far", "away", "home", "big", "red")
+
+
+def _vocab():
+  return Vocab(WORDS, np.array([90, 50, 40, 33, 20, 18, 12, 9, 7, 5, 3, 2], np.int64))
+
+
+def _batch(rng, method, centres=4, window=2):
+  slots = 2 * window
+  size = len(WORDS)
+  return Batch(jnp.asarray(rng.integers(0, size, centres)),
+               jnp.asarray(rng.integers(0, size, (centres, slots))),
+               jnp.asarray(rng.integers(0, size, (centres, *method.noise_shape))),
+               jnp.asarray(rng.integers(0, 2, (centres, slots)), jnp.float32).at[0].set(1.0))
+
+
+def _random_params(method, seed=0):
+  params = method.init(jax.random.key(seed))
+  keys = jax.random.split(jax.random.key(seed + 1), len(params))
+  return {name: 0.3 * jax.random.normal(k, table.shape)
+          for k, (name, table) in zip(keys, sorted(params.items()))}
+
+
+def _scattered(params, updates):
+  return {name: jnp.zeros_like(params[name]).at[rows].add(grads, mode="drop")
+          for name, (rows, grads) in updates.items()}
+
+
+def _sigmoid(x):
+  return 1.0 / (1.0 + np.exp(-x))
+
+
+CONFIGS = {
+    "sg-ns-windows": dict(),
+    "sg-ns-pairs": dict(share_negatives=False),
+    "sg-hs": dict(objective="hierarchical_softmax"),
+    "sg-nce": dict(objective="nce"),
+    "sg-sampled-softmax": dict(objective="sampled_softmax"),
+    "cbow-ns": dict(architecture="cbow"),
+    "cbow-hs": dict(architecture="cbow", objective="hierarchical_softmax"),
+    "subword-ns": dict(maxn=4, buckets=50),
+    "subword-hs": dict(maxn=4, buckets=50, objective="hierarchical_softmax"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_row_gradients_match_autodiff(name):
+  # Inputs that average several rows (CBOW's contexts, a word's subwords) give each row the
+  # whole gradient of the mean, as word2vec.c and fastText do: n times jax.grad's 1/n.
+  cfg = TrainConfig(dim=6, window=2, negatives=3, **CONFIGS[name])
+  method = methods.build(cfg, _vocab())
+  rng = np.random.default_rng(0)
+  params, batch = _random_params(method), _batch(rng, method)
+  loss, updates = method.row_grads(params, method.constants, batch)
+  want_loss, want = jax.value_and_grad(method.loss)(params, method.constants, batch)
+  np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+  if cfg.architecture == "cbow" or cfg.maxn:
+    rows, grads = updates["u"]
+    per_row = jnp.zeros(len(rows)).at[:].set(1.0)
+    if cfg.architecture == "cbow":
+      n = np.maximum(np.asarray(batch.mask).sum(1), 1)
+      per_row = jnp.asarray(np.repeat(1.0 / n, batch.contexts.shape[1]))
+    else:
+      counts = np.asarray(method.constants["ngram_weights"]).sum(1)[np.asarray(batch.targets)]
+      width = method.constants["ngrams"].shape[1]
+      per_row = jnp.asarray(np.repeat(1.0 / counts, width))
+    updates = {**updates, "u": (rows, grads * per_row[:, None])}
+  got = _scattered(params, updates)
+  assert set(got) == set(want)
+  for table in want:
+    np.testing.assert_allclose(got[table], want[table], rtol=1e-4, atol=1e-6)
+    assert np.abs(np.asarray(want[table])).max() > 1e-3  # every table is really trained
+
+
+def test_cbow_loss_matches_numpy():
+  cfg = TrainConfig(dim=5, window=2, negatives=2, architecture="cbow")
+  method = methods.build(cfg, _vocab())
+  params = _random_params(method)
+  batch = _batch(np.random.default_rng(1), method)
+  u, v = (np.asarray(params[t], np.float64) for t in ("u", "v"))
+  t, c, n, m = (np.asarray(x) for x in batch)
+  want = 0.0
+  for i in range(len(t)):
+    if m[i].sum() == 0:
+      continue
+    h = (m[i][:, None] * u[c[i]]).sum(0) / m[i].sum()  # the mean, not the sum
+    want -= np.log(_sigmoid(h @ v[t[i]])) + np.log(_sigmoid(-(v[n[i, 0]] @ h))).sum()
+  np.testing.assert_allclose(method.loss(params, method.constants, batch), want, rtol=1e-5)
+
+
+def test_skipgram_hs_loss_is_minus_log_probability_under_the_tree():
+  # word2vec.c's orientation: each context word's input predicts the centre along its path.
+  cfg = TrainConfig(dim=5, window=1, objective="hierarchical_softmax")
+  method = methods.build(cfg, _vocab())
+  params = _random_params(method, 3)
+  tree = method.constants["tree"]
+  batch = Batch(jnp.array([4]), jnp.array([[7, 2]]), jnp.zeros((1, 0, 0), jnp.int32),
+                jnp.array([[1.0, 1.0]]))
+  want = -sum(path_log_probs(params["u"][c], params["nodes"], tree["codes"][4],
+                             tree["points"][4], tree["lengths"][4]) for c in (7, 2))
+  np.testing.assert_allclose(method.loss(params, method.constants, batch), want, rtol=1e-5)
+  # A normalised model: the centre's probabilities over the vocabulary sum to one.
+  everything = path_log_probs(params["u"][7], params["nodes"], tree["codes"],
+                              tree["points"], tree["lengths"])
+  np.testing.assert_allclose(np.exp(np.asarray(everything, np.float64)).sum(), 1.0, rtol=1e-5)
+
+
+def test_subword_embeddings_are_means_of_word_and_ngram_rows():
+  cfg = TrainConfig(dim=4, minn=3, maxn=4, buckets=37)
+  vocab = _vocab()
+  method = methods.build(cfg, vocab)
+  params = jax.device_get(_random_params(method))
+  emb = method.embeddings(params, vocab)
+  word = "mat"
+  rows = [vocab.index[word]] + [len(vocab) + b for b in subwords.ngram_buckets(word, 3, 4, 37)]
+  np.testing.assert_allclose(emb[word], np.asarray(params["u"])[rows].mean(0), rtol=1e-5)
+  assert len(rows) == 1 + len("<mat>") - 2 + len("<mat>") - 3  # 3-grams and 4-grams
+
+
+@pytest.mark.parametrize("fields,message", [
+    (dict(architecture="glove"), "unknown architecture 'glove'"),
+    (dict(objective="hierarchical"), "unknown objective 'hierarchical'"),
+    (dict(architecture="cbow", objective="softmax"), "cbow trains with negative_sampling or "
+                                                     "hierarchical_softmax, not softmax"),
+    (dict(maxn=6, objective="nce"), "skipgram with subwords trains with"),
+    (dict(maxn=2, minn=3), "subwords need 1 <= minn <= maxn, got minn=3, maxn=2"),
+    (dict(maxn=6, buckets=0), "subwords need buckets > 0, got 0"),
+    (dict(maxn=6, architecture="cbow"), r"subwords \(maxn > 0\) are trained with architecture=skipgram"),
+    (dict(negatives=0), "negative_sampling needs negatives >= 1"),
+])
+def test_bad_method_settings_are_named(fields, message):
+  with pytest.raises(InputError, match=message):
+    methods.build(TrainConfig(**fields), _vocab())
+
+
+def test_vocabulary_smaller_than_k_is_refused():
+  with pytest.raises(InputError, match="vocabulary has 12 words .* need at least 20"):
+    methods.build(TrainConfig(negatives=20), _vocab())
+
+
+def _topic_purity(emb, topics, topn=5):
+  topic_of = {w: i for i, words in enumerate(topics) for w in words}
+  return float(np.mean([topic_of[n] == topic_of[w] for w in topic_of
+                        for n, _ in emb.most_similar(w, topn=topn)]))
+
+
+@pytest.mark.parametrize("name", ["sg-hs", "cbow-ns", "cbow-hs", "subword-ns"])
+def test_new_methods_recover_two_topics(topic_corpus, name):
+  path, topics = topic_corpus
+  # 64 centres of a 40-word vocabulary repeat each word's rows: a step sums many updates
+  # that fastText would apply one by one, so the subwords' default rate of 0.05 is too high.
+  cfg = TrainConfig(corpus=str(path), dim=16, window=3, negatives=5, min_count=1,
+                    subsample=0, epochs=3, batch_size=64, learning_rate=0.025,
+                    **{**CONFIGS[name], "buckets": 1000})
+  result = train(cfg, show_progress=False)
+  # Chance is 19/39 (about 0.49); planted topics give near 1.
+  assert _topic_purity(result.embeddings, topics) > 0.95
+  assert result.metrics[-1]["loss"] < result.metrics[0]["loss"]

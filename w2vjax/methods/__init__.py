@@ -1,0 +1,152 @@
+"""The methods' registry: the one place that turns a config into a ``Method``.
+
+  method = methods.build(config, vocab)
+
+Architectures and objectives combine as follows (``maxn > 0`` adds fastText's subwords):
+
+| architecture | objectives |
+|---|---|
+| skipgram | negative_sampling, nce, sampled_softmax, softmax, hierarchical_softmax |
+| cbow | negative_sampling, hierarchical_softmax |
+| skipgram with subwords | negative_sampling, hierarchical_softmax |
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from w2vjax import huffman
+from w2vjax.corpus import make_noise_sampler
+from w2vjax.errors import InputError
+from w2vjax.methods import cbow, skipgram, subword
+from w2vjax.methods.base import (Method, huffman_path, logistic_window_method, no_model_file,
+                                 tables, with_noise)
+
+ARCHITECTURES = ("skipgram", "cbow")
+OBJECTIVES = ("negative_sampling", "nce", "sampled_softmax", "softmax", "hierarchical_softmax")
+NOISE_OBJECTIVES = ("negative_sampling", "nce", "sampled_softmax")
+SKIPGRAM_LEARNING_RATE = 0.025  # word2vec.c's default for skip-gram
+_COMBINATIONS = {
+    "skipgram": OBJECTIVES,
+    "cbow": ("negative_sampling", "hierarchical_softmax"),
+    "subwords": ("negative_sampling", "hierarchical_softmax"),
+}
+
+__all__ = ["ARCHITECTURES", "OBJECTIVES", "Method", "build", "validate"]
+
+
+def _family(config) -> str:
+  return "subwords" if config.maxn > 0 else config.architecture
+
+
+def validate(config) -> None:
+  """Raises InputError naming the first setting no method accepts."""
+  for name, allowed in (("architecture", ARCHITECTURES), ("objective", OBJECTIVES)):
+    if getattr(config, name) not in allowed:
+      raise InputError(f"unknown {name} {getattr(config, name)!r}; choose one of {allowed}")
+  family = _family(config)
+  if config.objective not in _COMBINATIONS[family]:
+    what = "skipgram with subwords" if family == "subwords" else config.architecture
+    raise InputError(f"{what} trains with {' or '.join(_COMBINATIONS[family])}, "
+                     f"not {config.objective}")
+  if config.maxn > 0 and config.architecture != "skipgram":
+    raise InputError("subwords (maxn > 0) are trained with architecture=skipgram")
+  if config.objective in NOISE_OBJECTIVES and config.negatives < 1:
+    raise InputError(f"{config.objective} needs negatives >= 1, got {config.negatives}")
+  if config.maxn < 0:
+    raise InputError(f"maxn must be >= 0 (0: no subwords), got {config.maxn}")
+  if config.maxn > 0:
+    if not 1 <= config.minn <= config.maxn:
+      raise InputError(f"subwords need 1 <= minn <= maxn, got minn={config.minn}, "
+                       f"maxn={config.maxn}")
+    if config.buckets <= 0:
+      raise InputError(f"subwords need buckets > 0, got {config.buckets}")
+
+
+def _check_vocabulary(config, vocab_size: int) -> None:
+  # Two words make the smallest vocabulary in which a context can be told from noise;
+  # fewer words than noise draws or window slots means a corpus too small to learn from.
+  negatives = config.negatives if config.objective in NOISE_OBJECTIVES else 2
+  needed = max(2, config.window, negatives)
+  if vocab_size < needed:
+    raise InputError(f"vocabulary has {vocab_size} words with min_count={config.min_count}; "
+                     f"need at least {needed}: lower min_count or use a larger corpus")
+
+
+def _softmax(config, vocab) -> Method:
+  size, slots = len(vocab), 2 * config.window
+  return Method(
+      name="skip-gram, full softmax", data="windows", constants={}, noise_shape=(0, 0),
+      outputs_per_pair=size, step_floats=3 * size + slots,
+      learning_rate=SKIPGRAM_LEARNING_RATE,
+      init=tables(size, "v", size, config.dim, config.init_scale, config.context_init),
+      loss=skipgram.full_softmax_loss, row_grads=None, embeddings=skipgram.input_vectors,
+      save_model=no_model_file)
+
+
+def _pairwise(config, vocab) -> Method:
+  """NCE and sampled softmax, scored pair by pair with per-pair autodiff."""
+  size, k, slots = len(vocab), config.negatives, 2 * config.window
+  loss, row_grads = skipgram.pairwise_loss(config.objective)
+  return Method(
+      name=f"skip-gram, {config.objective} K={k}", data="windows",
+      constants={"noise": make_noise_sampler(vocab.counts, config.noise_exponent)},
+      noise_shape=(slots, k), outputs_per_pair=k + 1,
+      step_floats=3 * slots * (k + 2) * config.dim, learning_rate=SKIPGRAM_LEARNING_RATE,
+      init=tables(size, "v", size, config.dim, config.init_scale, config.context_init),
+      loss=loss, row_grads=row_grads, embeddings=skipgram.input_vectors,
+      save_model=no_model_file)
+
+
+def _windows(config, vocab, name: str, encode, noise_sets: int, learning_rate: float,
+             input_rows: int, exporters=(skipgram.input_vectors, no_model_file),
+             constants: dict | None = None) -> Method:
+  """A logistic window method with negative sampling or hierarchical softmax outputs."""
+  size = len(vocab)
+  if config.objective == "hierarchical_softmax":
+    tree = huffman.build_tree(vocab.counts)
+    output = {"tree": {field: np.asarray(getattr(tree, field), np.int32)
+                       for field in ("codes", "points", "lengths")}}
+    decode, outputs, noise_shape = huffman_path, tree.codes.shape[1], (0, 0)
+    out_table, out_rows, objective = "nodes", size - 1, "hierarchical softmax"
+  else:
+    output = {"noise": make_noise_sampler(vocab.counts, config.noise_exponent)}
+    decode, outputs = with_noise, config.negatives + 1
+    noise_shape = (noise_sets, config.negatives)
+    out_table, out_rows = "v", size
+    objective = f"negative sampling K={config.negatives}"
+  embeddings, save_model = exporters
+  return logistic_window_method(
+      f"{name}, {objective}", encode=encode, decode=decode, data="windows",
+      constants={**output, **(constants or {})}, noise_shape=noise_shape,
+      outputs_per_pair=outputs, step_floats=3 * 2 * config.window * (outputs + 1) * config.dim,
+      learning_rate=learning_rate,
+      init=tables(input_rows, out_table, out_rows, config.dim, config.init_scale,
+                  config.context_init),
+      embeddings=embeddings, save_model=save_model)
+
+
+def build(config, vocab) -> Method:
+  """The method ``config`` names, for ``vocab`` (its words and counts)."""
+  validate(config)
+  _check_vocabulary(config, len(vocab))
+  family, slots = _family(config), 2 * config.window
+  if config.objective == "softmax":
+    return _softmax(config, vocab)
+  if config.objective in ("nce", "sampled_softmax"):
+    return _pairwise(config, vocab)
+  if family == "cbow":
+    return _windows(config, vocab, "CBOW", cbow.context_mean_inputs, 1, cbow.LEARNING_RATE,
+                    len(vocab))
+  if family == "subwords":
+    return _windows(
+        config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
+        subword.subword_inputs, slots, subword.LEARNING_RATE, len(vocab) + config.buckets,
+        subword.model_exporters(config.minn, config.maxn, config.buckets),
+        subword.ngram_constants(vocab.words, config.minn, config.maxn, config.buckets))
+  # word2vec.c's orientation shares a window's noise words; fastText's draws them per pair.
+  if config.share_negatives or config.objective == "hierarchical_softmax":
+    return _windows(config, vocab, "skip-gram", skipgram.context_inputs, 1,
+                    SKIPGRAM_LEARNING_RATE, len(vocab))
+  return _windows(config, vocab, "skip-gram (centre input)", skipgram.centre_word_inputs,
+                  slots, SKIPGRAM_LEARNING_RATE, len(vocab))

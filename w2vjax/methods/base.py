@@ -1,0 +1,180 @@
+"""What every method is: a named set of pure functions, and the pieces methods share.
+
+A ``Method`` is to training what optax's ``GradientTransformation`` is to an optimizer:
+the training loop, checkpoints, reporting, the parallel wrappers and the memory check call
+its functions and never ask which method they hold. The registry (``methods.build``) is
+the one place that turns a config into a method.
+
+Most methods here are *logistic window methods*: each centre word's window gives a few
+input vectors (``Inputs``: one per context word for word2vec.c's skip-gram, the context
+mean for CBOW, the centre's subword mean for fastText's skip-gram), each of which is scored
+against output rows (``Outputs``: the predicted word and its noise words for negative
+sampling, the inner nodes of its Huffman path for hierarchical softmax) with binary
+logistic losses. ``logistic_window_method`` assembles such a method from an input encoder
+and an output layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from w2vjax import objectives
+from w2vjax.corpus import Batch
+from w2vjax.embeddings import Embeddings
+from w2vjax.gradients import logistic_grads
+
+
+class Method(NamedTuple):
+  """One word-embedding method.
+
+  ``constants`` are device arrays the step reads but never changes (the noise sampler under
+  "noise", a Huffman tree, n-gram ids); they are passed to ``loss`` and ``row_grads``.
+  ``noise_shape`` (S, K): each centre word draws S sets of K noise words (0 for none).
+  ``row_grads(params, constants, batch)`` returns ``(loss, {table: (rows, grads)})``, the
+  touched rows (ids past the table's end are dropped) and their gradients, for the
+  row-sparse update; None means the method touches every row (dense updates only).
+  ``loss`` is the summed loss of a batch, which the dense update differentiates.
+  ``embeddings(params, vocab)`` and ``save_model(params, vocab, workdir)`` take host arrays.
+  """
+
+  name: str
+  data: str  # what the method trains on: "windows" (skip-gram/CBOW windows of the corpus)
+  constants: dict
+  noise_shape: tuple[int, int]
+  outputs_per_pair: int  # output rows scored per (input, predicted word): sizes a call
+  step_floats: int  # float temporaries per centre word in a step: the memory estimate
+  learning_rate: float  # the method's default learning rate (config.learning_rate = 0)
+  init: Callable[[jax.Array], dict]
+  loss: Callable[[dict, dict, Batch], jax.Array]
+  row_grads: Callable | None
+  embeddings: Callable[[dict, object], Embeddings]
+  save_model: Callable[[dict, object, object], None]
+
+
+CONTEXT_INITS = ("zeros", "uniform")
+
+
+def no_model_file(params: dict, vocab, workdir) -> None:
+  """``save_model`` of methods whose exported vectors are the whole model."""
+
+
+def uniform(key: jax.Array, shape: tuple[int, int], scale: float) -> jax.Array:
+  """word2vec's input initialisation: U(-scale/d, +scale/d)."""
+  return jax.random.uniform(key, shape, jnp.float32, -scale / shape[1], scale / shape[1])
+
+
+def output_table(key: jax.Array, shape: tuple[int, int], context_init: str, scale: float):
+  """word2vec's zeros for output rows, or the input's uniform distribution.
+
+  With zero output rows every first input gradient is zero, so the input vectors move only
+  once the outputs have learned something, which keeps the early, noisy updates from
+  scrambling the random but distinct input vectors.
+  """
+  return jnp.zeros(shape, jnp.float32) if context_init == "zeros" else uniform(key, shape, scale)
+
+
+def tables(input_rows: int, output_name: str, output_rows: int, dim: int, init_scale: float,
+           context_init: str) -> Callable[[jax.Array], dict]:
+  """``init(key)`` of the input table u and one output table (``output_name``): "v" with a
+  row per word, or "nodes" with a row per inner node of a Huffman tree."""
+  def init(key):
+    k_u, k_out = jax.random.split(key)
+    return {"u": uniform(k_u, (input_rows, dim), init_scale),
+            output_name: output_table(k_out, (output_rows, dim), context_init, init_scale)}
+  return init
+
+
+class Inputs(NamedTuple):
+  """A batch's input vectors and where their gradients go.
+
+  ``vectors`` [B, H, d] is the masked mean of the rows ``ids`` [B, H, R] weighted by
+  ``weights`` [B, H, R] (0 or 1) of the table ``table``; ``targets`` [B, T] are the words
+  the inputs predict and ``pairs`` [B, H, T] marks which input predicts which target.
+  """
+
+  table: str
+  vectors: jax.Array
+  ids: jax.Array
+  weights: jax.Array
+  targets: jax.Array
+  pairs: jax.Array
+
+
+class Outputs(NamedTuple):
+  """Output rows for each target: ``ids`` [B, T, O] of table ``table``, ``positive``
+  [B, T, O] (or broadcastable) where the label is 1, ``mask`` [B, T, O] (or broadcastable)."""
+
+  table: str
+  ids: jax.Array
+  positive: jax.Array
+  mask: jax.Array
+
+
+def masked_mean(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Array:
+  """sum_r w_r table[ids_r] / max(1, sum_r w_r) over the last axis of ``ids``."""
+  total = jnp.einsum("...r,...rd->...d", weights, table[ids])
+  return total / jnp.maximum(weights.sum(-1, keepdims=True), 1.0)
+
+
+def _scored(params: dict, inputs: Inputs, outputs: Outputs):
+  """Per window: input vectors [B, H, d], output vectors [B, T*O, d], labels and mask."""
+  b, t, o = outputs.ids.shape
+  positive = jnp.broadcast_to(outputs.positive, (b, t, o)).reshape(b, t * o)
+  out_mask = jnp.broadcast_to(outputs.mask, (b, t, o))
+  mask = (inputs.pairs[:, :, :, None] * out_mask[:, None]).reshape(b, -1, t * o)
+  vectors = params[outputs.table][outputs.ids.reshape(b, t * o)]
+  return inputs.vectors, vectors, positive, mask
+
+
+def logistic_window_method(name: str, *, encode: Callable, decode: Callable,
+                           **fields) -> Method:
+  """A method whose windows are scored with binary logistic losses.
+
+  ``encode(params, constants, batch) -> Inputs`` and ``decode(constants, batch, targets)
+  -> Outputs``. The closed-form row gradients give every row of an input mean the whole
+  gradient of the mean (as word2vec.c's CBOW and fastText do), not 1/R of it; for inputs
+  of one row that is exactly the gradient of ``loss``.
+  """
+  def gathered(params, constants, batch):
+    inputs = encode(params, constants, batch)
+    return inputs, decode(constants, batch, inputs.targets)
+
+  def loss(params, constants, batch):
+    inputs, outputs = gathered(params, constants, batch)
+    return jnp.sum(jax.vmap(objectives.logistic_loss)(*_scored(params, inputs, outputs)))
+
+  def row_grads(params, constants, batch):
+    inputs, outputs = gathered(params, constants, batch)
+    h, out, positive, mask = _scored(params, inputs, outputs)
+    losses, d_in, d_out = jax.vmap(logistic_grads)(h, out, positive, mask)
+    in_size, out_size = params[inputs.table].shape[0], params[outputs.table].shape[0]
+    used = (inputs.weights > 0) & (mask.sum(-1) > 0)[:, :, None]
+    in_rows = jnp.where(used, inputs.ids, in_size).reshape(-1)
+    in_grads = jnp.broadcast_to(d_in[:, :, None], (*inputs.ids.shape, d_in.shape[-1]))
+    out_rows = jnp.where(mask.sum(1) > 0, outputs.ids.reshape(mask.shape[0], -1), out_size)
+    updates = {inputs.table: (in_rows, in_grads.reshape(-1, d_in.shape[-1])),
+               outputs.table: (out_rows.reshape(-1), d_out.reshape(-1, d_out.shape[-1]))}
+    return jnp.sum(losses), updates
+
+  return Method(name=name, loss=loss, row_grads=row_grads, **fields)
+
+
+def with_noise(constants: dict, batch: Batch, targets: jax.Array) -> Outputs:
+  """Negative sampling's output rows: each target, then its K noise words
+  (``batch.negatives`` [B, T, K]), labelled 1 and 0."""
+  ids = jnp.concatenate([targets[:, :, None], batch.negatives], axis=2)
+  positive = (jnp.arange(ids.shape[2]) == 0)[None, None]
+  return Outputs("v", ids, positive, jnp.ones((1, 1, 1), jnp.float32))
+
+
+def huffman_path(constants: dict, batch: Batch, targets: jax.Array) -> Outputs:
+  """Hierarchical softmax's output rows: the inner nodes on each target's Huffman path,
+  with the branch taken at each (word2vec.c: p(branch) = s(h.v) where the code is 0)."""
+  tree = constants["tree"]
+  depth = tree["points"].shape[1]
+  mask = (jnp.arange(depth) < tree["lengths"][targets][..., None]).astype(jnp.float32)
+  return Outputs("nodes", tree["points"][targets], tree["codes"][targets] == 0, mask)

@@ -1,0 +1,52 @@
+"""Subword skip-gram (Bojanowski et al. 2017, fastText): a word's input vector is the mean
+of its own row and the rows of its character n-grams, hashed into ``buckets`` rows.
+
+The input table u holds the vocabulary's rows, then the n-gram buckets' rows. In
+fastText's orientation the centre word's subword mean predicts each context word (a mean
+per centre, not per context word, so a window gathers its n-grams once); every row of the
+mean receives the mean's whole gradient, as in fastText's skip-gram.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+
+from w2vjax import subwords
+from w2vjax.corpus import Batch
+from w2vjax.methods.skipgram import centre_inputs
+
+LEARNING_RATE = 0.05  # fastText's default for skip-gram
+
+
+def ngram_constants(words, minn: int, maxn: int, buckets: int) -> dict:
+  """Each word's rows of u (its own, then its n-grams' ``V + bucket``) and their weights."""
+  ids, counts = subwords.ngram_table(list(words), minn, maxn, buckets)
+  rows = len(words) + buckets
+  weights = (np.arange(ids.shape[1])[None, :] < counts[:, None]).astype(np.float32)
+  return {"ngrams": jnp.asarray(np.minimum(ids, rows - 1), jnp.int32),
+          "ngram_weights": jnp.asarray(weights)}
+
+
+def subword_inputs(params: dict, constants: dict, batch: Batch):
+  return centre_inputs(params, constants["ngrams"][batch.targets],
+                       constants["ngram_weights"][batch.targets], batch)
+
+
+def model(params: dict, vocab, minn: int, maxn: int, buckets: int) -> subwords.SubwordModel:
+  return subwords.SubwordModel(tuple(vocab.words), np.asarray(params["u"], np.float32),
+                               minn, maxn, buckets)
+
+
+def model_exporters(minn: int, maxn: int, buckets: int):
+  """``(embeddings, save_model)``: the vocabulary's composed vectors, and model.npz with
+  the n-gram table (for out-of-vocabulary words: w2vjax.print_vectors, w2vjax.evaluate)."""
+  def embeddings(params, vocab):
+    return model(params, vocab, minn, maxn, buckets).embeddings()
+
+  def save_model(params, vocab, workdir):
+    model(params, vocab, minn, maxn, buckets).save(Path(workdir) / subwords.MODEL_FILENAME)
+
+  return embeddings, save_model

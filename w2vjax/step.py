@@ -1,0 +1,191 @@
+"""The train step: built once from a method, an optimizer and a topology, then jitted.
+
+``make_train_step`` returns ``train_step(state, totals, epoch_blocks, start, num_steps)``,
+which runs ``num_steps`` steps in a loop on the device. It knows nothing of any method: it
+samples windows, asks the method for its loss gradients (dense) or its touched rows and
+their gradients (row-sparse), and applies them with optax.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from w2vjax import corpus as corpus_lib
+from w2vjax import optim, parallel
+from w2vjax.config import TrainConfig
+from w2vjax.errors import InputError
+from w2vjax.methods import Method
+
+UPDATE_MODES = ("auto", "dense", "sparse")
+BITS_CHUNK = 16  # steps whose random draws are generated together
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jax.Array  # int32 []
+  params: dict  # the method's tables, e.g. {'u': [V, d], 'v': [V, d]}
+  opt_state: dict  # per table
+  key: jax.Array  # PRNG key for the next step; split, never reused
+
+
+def init_state(config: TrainConfig, method: Method, opt: optim.Optimizer) -> TrainState:
+  init_key, step_key = jax.random.split(jax.random.key(config.seed))
+  params = method.init(init_key)
+  return TrainState(jnp.zeros((), jnp.int32), params, optim.init_state(opt, params), step_key)
+
+
+def resolve_update(config: TrainConfig, method: Method) -> str:
+  if config.update not in UPDATE_MODES:
+    raise InputError(f"unknown update {config.update!r}; choose one of {UPDATE_MODES}")
+  if config.update == "auto":
+    return "dense" if method.row_grads is None else "sparse"
+  if config.update == "sparse" and method.row_grads is None:
+    raise InputError(f"update=sparse needs a method with row gradients; {method.name} "
+                     "touches every output row, so use update=dense")
+  return config.update
+
+
+def row_grads_in_parts(method: Method, params: dict, constants: dict,
+                       batch: corpus_lib.Batch, parts: int = 1):
+  """``method.row_grads`` of a batch computed in ``parts`` independent parts.
+
+  The parts have no data dependence between them, so XLA's CPU runtime runs them on
+  separate cores (one part of 64 centres leaves a second core idle); their rows and
+  gradients, concatenated, are those of one part, in the same order.
+  """
+  def concatenate(*pieces):
+    return jnp.concatenate(pieces)
+
+  results = [method.row_grads(params, constants, corpus_lib.Batch(*part))
+             for part in zip(*(jnp.split(x, parts) for x in batch))]
+  losses, updates = zip(*results)
+  return sum(losses), jax.tree.map(concatenate, *updates)
+
+
+def steps_per_call(config: TrainConfig, method: Method) -> int:
+  """Steps one jitted call runs: ``config.steps_per_call``, or (0) about 2^22 scored
+  (pair, output row) products per call, at most 256 steps.
+
+  A call that runs many steps in a loop on the device costs one dispatch for all of them,
+  which is most of the cost of a small step; a full-softmax step scores every word, so it
+  gets a call of its own and the loop stays responsive to reports and signals.
+  """
+  if config.steps_per_call:
+    return config.steps_per_call
+  products = config.batch_size * 2 * config.window * method.outputs_per_pair
+  return int(np.clip(2**22 // products, 1, 256))
+
+
+def batch_splits(config: TrainConfig, topology: parallel.Topology) -> int:
+  """Independent parts a device's row-sparse batch is computed in: ``config.batch_splits``,
+  or (0) one per CPU core available to each local device, keeping parts of at least 16
+  centres, and 1 on an accelerator (where one large batched operation is fastest)."""
+  device_batch = config.batch_size // topology.num_devices
+  if config.batch_splits:
+    if device_batch % config.batch_splits:
+      raise InputError(f"batch_splits={config.batch_splits} does not divide the per-device "
+                       f"batch of {device_batch} centres")
+    return config.batch_splits
+  if topology.mesh.devices.flat[0].platform != "cpu":
+    return 1
+  cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+           else os.cpu_count() or 1) // len(topology.local_devices)
+  return max([s for s in range(1, max(1, cores) + 1)
+              if device_batch % s == 0 and device_batch // s >= 16] or [1])
+
+
+def _collectives(topology: parallel.Topology):
+  """(psum, all_gather) over the mesh; identities on one device, where each would still
+  cost a few us of a 70 us step on a CPU."""
+  if topology.num_devices == 1:
+    return (lambda x: x), (lambda x: x)
+  return (functools.partial(jax.lax.psum, axis_name=parallel.AXIS),
+          functools.partial(jax.lax.all_gather, axis_name=parallel.AXIS, tiled=True))
+
+
+def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
+                    topology: parallel.Topology | None = None) -> Callable:
+  """Builds ``train_step(state, totals, epoch_blocks, start, num_steps) -> (state, totals)``.
+
+  Runs ``num_steps`` steps (a traced count: any number, one compilation) of the global
+  batch ``config.batch_size``, split evenly over the topology's devices (default: one
+  device), in a loop on the device. ``epoch_blocks`` is ``place_epoch(epoch, topology)``;
+  step i trains the centres from ``start + i * process_batch`` of this process's epoch
+  order. Step n's random draws come from ``state.key`` folded with n, so they do not
+  depend on how steps are split into calls. ``totals`` holds running sums of the loss and
+  of the pairs trained (see ``zero_totals``). The state and totals are donated: the tables
+  are updated in place, not copied. Pass them replicated on the topology
+  (``parallel.replicate``): other placements are resharded at every call.
+  """
+  topology = topology or parallel.make_topology(1, config.parallel)
+  dense = resolve_update(config, method) == "dense"
+  device_batch = parallel.check_batch(config.batch_size, topology)
+  process_batch = config.batch_size // topology.num_processes
+  local_count = len(topology.local_devices)
+  width = corpus_lib.bits_per_centre(config.window, method.noise_shape)
+  loss_and_grad = jax.value_and_grad(method.loss)
+  psum, all_gather = _collectives(topology)
+  splits = batch_splits(config, topology)
+
+  def one_step(state: TrainState, totals: dict, constants: dict, start: jax.Array,
+               bits: jax.Array, epoch: corpus_lib.Epoch):
+    # This device's rows of the global batch's draws, and its slice of its process's part
+    # of the global batch.
+    device = jax.lax.axis_index(parallel.AXIS)
+    bits = jax.lax.dynamic_slice_in_dim(bits, device * device_batch, device_batch)
+    batch = corpus_lib.batch_from_bits(
+        bits, epoch, start + (device % local_count) * device_batch, window=config.window,
+        noise_shape=method.noise_shape, noise=constants.get("noise"))
+    if dense:
+      loss, grads = psum(loss_and_grad(state.params, constants, batch))
+      params, opt_state = optim.dense_update(opt, state.params, state.opt_state, grads)
+    else:
+      loss, updates = row_grads_in_parts(method, state.params, constants, batch, splits)
+      # Every replica applies the touched rows of the whole global batch.
+      loss, updates = psum(loss), all_gather(updates)
+      params, opt_state = optim.sparse_updates(opt, state.params, state.opt_state, updates)
+    # Running sums stay on the device; the host reads them once per report, because
+    # fetching (or stacking) one tiny array per step costs more than the step itself.
+    pairs = psum(jnp.sum(batch.mask, dtype=jnp.int32))
+    totals = {"loss_sum": totals["loss_sum"] + loss, "pairs": totals["pairs"] + pairs}
+    return TrainState(state.step + 1, params, opt_state, state.key), totals
+
+  def device_steps(state, totals, constants, start, num_steps, epoch):
+    # The draws of BITS_CHUNK steps at a time, in one vectorised call: a step of the
+    # defaults took 109 us against 113 us with its draws generated inside the step.
+    def chunk(c, carry):
+      state = carry[0]
+      steps = state.step + jnp.arange(BITS_CHUNK)
+      bits = jax.vmap(corpus_lib.step_bits, (None, 0, None, None))(
+          state.key, steps, config.batch_size, width)
+      first = c * BITS_CHUNK
+      return jax.lax.fori_loop(
+          0, jnp.minimum(BITS_CHUNK, num_steps - first),
+          lambda i, carry: one_step(*carry, constants, start + (first + i) * process_batch,
+                                    bits[i], epoch), carry)
+
+    return jax.lax.fori_loop(0, (num_steps + BITS_CHUNK - 1) // BITS_CHUNK, chunk,
+                             (state, totals))
+
+  wrapped = parallel.wrap(device_steps, topology, num_replicated=5, num_blocked=1)
+  constants = parallel.replicate(method.constants, topology)
+  return lambda state, totals, epoch_blocks, start, num_steps: wrapped(
+      state, totals, constants, np.int32(start), np.int32(num_steps), epoch_blocks)
+
+
+def place_epoch(epoch: corpus_lib.Epoch, topology: parallel.Topology) -> corpus_lib.Epoch:
+  """This process's epoch, one copy per local device, as the train step takes it."""
+  return parallel.per_device_copies(epoch, topology)
+
+
+def zero_totals(topology: parallel.Topology | None = None) -> dict:
+  """Empty running sums, replicated on ``topology`` (default: one device)."""
+  zeros = {"loss_sum": jnp.zeros((), jnp.float32), "pairs": jnp.zeros((), jnp.int32)}
+  return parallel.replicate(zeros, topology or parallel.make_topology(1))
