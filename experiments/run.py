@@ -14,6 +14,7 @@ and loss.png (and model.npz for subword vectors).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -66,8 +67,8 @@ def _parse_flags(argv: list[str]) -> list[str]:
     return FLAGS(argv)
   except (AttributeError, KeyError) as e:  # ml_collections' word for an unknown field
     field = str(e).strip("\"'")
-    sys.exit(f"error: unknown config field {field!r}; the fields are those of "
-             f"{configs.path(name).relative_to(configs.FOLDER.parents[1])}")
+    config_file = _flag_value(argv, "config", str(configs.path(name)))
+    sys.exit(f"error: unknown config field {field!r}; the fields are those of {config_file}")
   except flags.Error as e:
     sys.exit(f"error: {str(e).splitlines()[0]}")
 
@@ -82,7 +83,8 @@ def main(argv: list[str]) -> None:
     return
   values = FLAGS.config.to_dict()
   job = values.pop("job", "train")
-  workdir = FLAGS.workdir or f"runs/{FLAGS.experiment}"
+  config_file = Path(config_flags.get_config_filename(FLAGS["config"]))
+  workdir = FLAGS.workdir or f"runs/{config_file.stem}"
   try:
     if job not in JOBS:
       raise InputError(f"unknown job {job!r} in the config; known: {', '.join(JOBS)}")

@@ -60,7 +60,7 @@ CONFIGS = {
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_row_gradients_match_autodiff(name):
   # Inputs that average several rows (CBOW's contexts, a word's subwords) give each row the
-  # whole gradient of the mean, as word2vec.c and fastText do: n times jax.grad's 1/n.
+  # mean's whole gradient, as word2vec.c and fastText do, in both update paths.
   cfg = TrainConfig(dim=6, window=2, negatives=3, **CONFIGS[name])
   method = methods.build(cfg, _vocab())
   rng = np.random.default_rng(0)
@@ -68,22 +68,30 @@ def test_row_gradients_match_autodiff(name):
   loss, updates = method.row_grads(params, method.constants, batch)
   want_loss, want = jax.value_and_grad(method.loss)(params, method.constants, batch)
   np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
-  if cfg.architecture == "cbow" or cfg.maxn:
-    rows, grads = updates["u"]
-    per_row = jnp.zeros(len(rows)).at[:].set(1.0)
-    if cfg.architecture == "cbow":
-      n = np.maximum(np.asarray(batch.mask).sum(1), 1)
-      per_row = jnp.asarray(np.repeat(1.0 / n, batch.contexts.shape[1]))
-    else:
-      counts = np.asarray(method.constants["ngram_weights"]).sum(1)[np.asarray(batch.targets)]
-      width = method.constants["ngrams"].shape[1]
-      per_row = jnp.asarray(np.repeat(1.0 / counts, width))
-    updates = {**updates, "u": (rows, grads * per_row[:, None])}
   got = _scattered(params, updates)
   assert set(got) == set(want)
   for table in want:
     np.testing.assert_allclose(got[table], want[table], rtol=1e-4, atol=1e-6)
     assert np.abs(np.asarray(want[table])).max() > 1e-3  # every table is really trained
+
+
+def test_cbow_rows_get_the_whole_gradient_of_the_mean():
+  # word2vec.c adds neu1e to every context row: n times the exact gradient of the mean.
+  cfg = TrainConfig(dim=6, window=2, negatives=3, architecture="cbow")
+  method = methods.build(cfg, _vocab())
+  params, batch = _random_params(method), _batch(np.random.default_rng(5), method)
+  batch = batch._replace(contexts=jnp.array([[1, 2, 3, 4]] * 4), mask=jnp.ones((4, 4)))
+  _, updates = method.row_grads(params, method.constants, batch)
+
+  def exact_loss(u):
+    h = u[batch.contexts].mean(axis=1)
+    outputs = params["v"][jnp.concatenate([batch.targets[:, None], batch.negatives[:, 0]], 1)]
+    scores = jnp.einsum("bd,bkd->bk", h, outputs)
+    signs = jnp.where(jnp.arange(scores.shape[1]) == 0, 1.0, -1.0)
+    return -jnp.sum(jax.nn.log_sigmoid(signs * scores))
+
+  exact = jax.grad(exact_loss)(params["u"])
+  np.testing.assert_allclose(_scattered(params, updates)["u"], 4 * exact, rtol=1e-4, atol=1e-6)
 
 
 def test_cbow_loss_matches_numpy():

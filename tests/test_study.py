@@ -34,7 +34,7 @@ def test_study_config_round_trips_and_rejects_unknown_fields():
 
 @pytest.mark.slow
 def test_smoke_study_writes_table_and_plots(tmp_path):
-  # The registry's study (per-pair noise, batch 32), smoke-sized.
+  # The config file's study (per-pair noise, batch 32), smoke-sized.
   values = configs.load("compare_objectives").to_dict()
   assert values.pop("job") == "compare_objectives"
   study = dataclasses.replace(StudyConfig.from_dict(values), smoke=True)

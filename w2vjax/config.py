@@ -22,9 +22,9 @@ class TrainConfig:
   dim: int = 100
   window: int = 5  # maximum window m; each centre word draws b ~ U{1..m}
   negatives: int = 5  # K noise words per pair
-  # Skip-gram with negative sampling: True is word2vec.c's orientation (context words
-  # predict the centre, one set of K noise words per window); False is fastText's (the
-  # centre predicts each context word, K noise words per pair).
+  # Skip-gram (without subwords) with negative sampling: True is word2vec.c's orientation
+  # (context words predict the centre, one set of K noise words per window); False is
+  # fastText's (the centre predicts each context word, K noise words per pair).
   share_negatives: bool = True
   # Subwords (fastText): character n-grams of minn..maxn characters of "<word>", hashed
   # into `buckets` rows; maxn = 0 trains without subwords.
@@ -45,8 +45,8 @@ class TrainConfig:
   lr_schedule: str = "linear"  # linear (word2vec's decay) | constant
   final_lr_ratio: float = 1e-4  # the linear decay ends at learning_rate * final_lr_ratio
   update: str = "auto"  # dense | sparse | auto (sparse unless the method touches every row)
-  steps_per_call: int = 0  # steps run on the device per jitted call; 0 picks (training.py)
-  batch_splits: int = 0  # independent parts of a sparse step (CPU cores); 0 picks (training.py)
+  steps_per_call: int = 0  # steps run on the device per jitted call; 0 picks (step.py)
+  batch_splits: int = 0  # independent parts of a sparse step (CPU cores); 0 picks (step.py)
   seed: int = 0
   # Devices: the global batch_size is split evenly over them.
   parallel: str = "shard_map"  # shard_map | pmap: two wrappers of one per-device step

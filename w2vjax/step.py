@@ -153,7 +153,7 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
       params, opt_state = optim.sparse_updates(opt, state.params, state.opt_state, updates)
     # Running sums stay on the device; the host reads them once per report, because
     # fetching (or stacking) one tiny array per step costs more than the step itself.
-    pairs = psum(jnp.sum(batch.mask, dtype=jnp.int32))
+    pairs = psum(method.predictions(batch))
     totals = {"loss_sum": totals["loss_sum"] + loss, "pairs": totals["pairs"] + pairs}
     return TrainState(state.step + 1, params, opt_state, state.key), totals
 

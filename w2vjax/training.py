@@ -28,7 +28,7 @@ from w2vjax.errors import InputError
 from w2vjax.methods.base import CONTEXT_INITS
 from w2vjax.reporting import Reporter
 from w2vjax.step import (TrainState, init_state, make_train_step, place_epoch,
-                         steps_per_call, zero_totals)
+                         resolve_update, steps_per_call, zero_totals)
 
 
 @dataclasses.dataclass
@@ -95,24 +95,31 @@ def _stop_requests():
       signal.signal(sig, handler)
 
 
-def _restore(workdir: Path, state: TrainState, config: TrainConfig):
+def _comparable(config: dict, rate: float) -> dict:
+  """A config as saved, with fields it predates at their defaults (which reproduce the
+  older behaviour) and the learning rate resolved: 0 means the method's default."""
+  config = {**TrainConfig().to_dict(), **config}
+  return {**config, "learning_rate": config["learning_rate"] or rate}
+
+
+def _restore(workdir: Path, state: TrainState, config: TrainConfig, rate: float):
   """The checkpointed state, position and history, if the workdir's run is this one."""
   try:
-    differences = checkpoint.config_differences(checkpoint.saved_config(workdir),
-                                                config.to_dict())
+    saved = _comparable(checkpoint.saved_config(workdir), rate)
+    differences = checkpoint.config_differences(saved, _comparable(config.to_dict(), rate))
     if not differences:
       return checkpoint.load(workdir, state)
   except (ValueError, KeyError, OSError, zipfile.BadZipFile) as e:
     raise InputError(f"cannot resume from {checkpoint.path_in(workdir)} ({e}); "
                      "use a fresh workdir or --config.resume=false") from None
-  saved = checkpoint.saved_config(workdir)
   changes = ", ".join(f"{n}: {saved.get(n)!r} -> {getattr(config, n, None)!r}"
                       for n in differences)
   raise InputError(f"{workdir} holds a run with another config ({changes}); use a fresh "
                    "workdir, or --config.resume=false to start over there")
 
 
-def _prepare_workdir(workdir: Path, state: TrainState, config: TrainConfig, writer: bool):
+def _prepare_workdir(workdir: Path, state: TrainState, config: TrainConfig, writer: bool,
+                     rate: float):
   """Creates the workdir, resumes from its checkpoint if allowed, records the config.
 
   Every process of a multi-process run resumes from the checkpoint (on a shared file
@@ -124,7 +131,7 @@ def _prepare_workdir(workdir: Path, state: TrainState, config: TrainConfig, writ
       stale.unlink()
   position, history = checkpoint.Position(0, 0, 0), []
   if config.resume and checkpoint.path_in(workdir).is_file():
-    state, position, history = _restore(workdir, state, config)
+    state, position, history = _restore(workdir, state, config, rate)
   if writer:
     io_utils.write_json(workdir / "config.json", config.to_dict())
   return state, position, history
@@ -138,10 +145,43 @@ def _steps_in_epoch(epoch: corpus_lib.Epoch, process_batch: int) -> int:
   return max(1, corpus_lib.ceil_div(kept, process_batch))
 
 
+@dataclasses.dataclass
+class _LoopClock:
+  """The loop's bookkeeping between calls: running totals, saves and their cost."""
+
+  totals: dict
+  last_save: float
+  save_seconds: float = 0.0
+  compile_seconds: float | None = None
+
+
+def _after_call(config: TrainConfig, data: TrainingData, opt: optim.Optimizer, state,
+                clock: _LoopClock, reporter: Reporter, workdir: Path | None,
+                topology: parallel.Topology, position: checkpoint.Position,
+                num_steps: int, finished: bool, stopping: bool) -> None:
+  """Reports (before saving: a NaN loss stops the run before it reaches a checkpoint) and
+  saves a checkpoint when one is due; raises Interrupted on a stop request."""
+  save = workdir is not None and (
+      stopping or finished
+      or time.perf_counter() - clock.last_save >= config.checkpoint_every_seconds)
+  epoch, i, step = position.epoch, position.step_in_epoch, position.step
+  if save or finished or i == num_steps or reporter.due():
+    words = data.raw_words * (epoch + i / num_steps)
+    reporter.report(clock.totals, step, epoch + 1, words, float(opt.schedule(step - 1)))
+    clock.totals = zero_totals(topology)
+  if save:
+    t = time.perf_counter()
+    checkpoint.save(workdir, state, position, config.to_dict(), reporter.history)
+    clock.last_save = time.perf_counter()
+    clock.save_seconds += clock.last_save - t
+  if stopping:
+    where = f"; checkpoint saved in {workdir}: run the same command to resume"
+    raise Interrupted(f"stopped by signal at step {step}" + (where if workdir else ""))
+
+
 def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
                 opt: optim.Optimizer, state: TrainState, position: checkpoint.Position,
-                reporter: Reporter,
-                workdir: Path | None, topology: parallel.Topology
+                reporter: Reporter, workdir: Path | None, topology: parallel.Topology
                 ) -> tuple[TrainState, float, float]:
   """The loop from ``position`` to the last epoch; returns the state, the seconds spent
   saving checkpoints and the seconds spent compiling.
@@ -157,8 +197,7 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
   # in a collective can starve the device that must join them (XLA's rendezvous then
   # aborts after 40 s). Waiting for each call on multi-device CPU avoids it.
   wait_each_call = topology.num_devices > 1 and topology.mesh.devices.flat[0].platform == "cpu"
-  step, totals = position.step, zero_totals(topology)
-  last_save, save_seconds, compile_seconds = time.perf_counter(), 0.0, None
+  step, clock = position.step, _LoopClock(zero_totals(topology), time.perf_counter())
   with _stop_requests() as stop:
     for epoch_index in range(position.epoch, num_epochs):
       if config.max_steps and step >= total_steps:
@@ -168,44 +207,30 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
                                     data.corpus, process_batch)
       num_steps = _steps_in_epoch(epoch, process_batch)
       epoch = place_epoch(epoch, topology)
-      if compile_seconds is None:
+      if clock.compile_seconds is None:
         # A call of zero steps compiles the step (the step count is traced, so every later
         # call reuses it): compilation is start-up, preparing the epoch is training.
         epoch_seconds, t = time.perf_counter() - t, time.perf_counter()
-        state, totals = jax.block_until_ready(train_step(state, totals, epoch, 0, 0))
-        compile_seconds = time.perf_counter() - t
+        state, clock.totals = jax.block_until_ready(
+            train_step(state, clock.totals, epoch, 0, 0))
+        clock.compile_seconds = time.perf_counter() - t
         reporter.restart_clock(epoch_seconds)
       i = position.step_in_epoch if epoch_index == position.epoch else 0
       while i < num_steps:
         count = min(call_steps, num_steps - i,
                     total_steps - step if config.max_steps else num_steps)
-        state, totals = train_step(state, totals, epoch, i * process_batch, count)
+        state, clock.totals = train_step(state, clock.totals, epoch, i * process_batch, count)
         if wait_each_call:
-          jax.block_until_ready(totals)
+          jax.block_until_ready(clock.totals)
         step, i = step + count, i + count
         finished = (step == config.max_steps
                     or i == num_steps and epoch_index + 1 == num_epochs)
-        stopping = bool(stop)  # read once: a signal between two reads would skip the save
-        save = workdir is not None and (
-            stopping or finished
-            or time.perf_counter() - last_save >= config.checkpoint_every_seconds)
-        if save or finished or i == num_steps or reporter.due():
-          # Reported before saving: a NaN loss stops the run before it reaches a checkpoint.
-          words = data.raw_words * (epoch_index + i / num_steps)
-          reporter.report(totals, step, epoch_index + 1, words, float(opt.schedule(step - 1)))
-          totals = zero_totals(topology)
-        if save:
-          t = time.perf_counter()
-          checkpoint.save(workdir, state, checkpoint.Position(epoch_index, i, step),
-                          config.to_dict(), reporter.history)
-          last_save = time.perf_counter()
-          save_seconds += last_save - t
-        if stopping:
-          where = f"; checkpoint saved in {workdir}: run the same command to resume"
-          raise Interrupted(f"stopped by signal at step {step}" + (where if workdir else ""))
+        # The stop flag is read once: a signal between two reads would skip the save.
+        _after_call(config, data, opt, state, clock, reporter, workdir, topology,
+                    checkpoint.Position(epoch_index, i, step), num_steps, finished, bool(stop))
         if finished:
           break
-  return state, save_seconds, compile_seconds or 0.0
+  return state, clock.save_seconds, clock.compile_seconds or 0.0
 
 
 def train(config: TrainConfig, *, workdir: str | Path | None = None,
@@ -224,16 +249,18 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   parallel.check_batch(config.batch_size, topology)
   data = data or prepare_data(config)
   method = methods.build(config, data.vocab)
+  resolve_update(config, method)
   memory.check_fits(config, method, data.num_tokens, len(data.vocab))
   _, total_steps = data.plan(config)
-  opt = optim.make_optimizer(config.optimizer, learning_rate(config, method), total_steps,
-                             config.lr_schedule, config.final_lr_ratio)
+  rate = learning_rate(config, method)
+  opt = optim.make_optimizer(config.optimizer, rate, total_steps, config.lr_schedule,
+                             config.final_lr_ratio)
   state = init_state(config, method, opt)
   position, history = checkpoint.Position(0, 0, 0), []
   writer = jax.process_index() == 0  # in a multi-process run only the first one writes
   if workdir is not None:
     workdir = Path(workdir)
-    state, position, history = _prepare_workdir(workdir, state, config, writer)
+    state, position, history = _prepare_workdir(workdir, state, config, writer, rate)
   state = parallel.replicate(state, topology)
   startup = time.perf_counter() - t0
   total_words = data.raw_words * total_steps / data.steps_per_epoch(config.batch_size)
@@ -250,5 +277,4 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   seconds = time.perf_counter() - reporter.start
   return TrainResult(config, data.vocab, method, params, method.embeddings(params, data.vocab),
                      reporter.history, startup, seconds, reporter.trained_words() / seconds,
-                     save_seconds, compile_seconds, data.raw_words, topology.num_devices,
-                     learning_rate(config, method))
+                     save_seconds, compile_seconds, data.raw_words, topology.num_devices, rate)

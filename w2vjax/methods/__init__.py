@@ -100,7 +100,7 @@ def _pairwise(config, vocab) -> Method:
 
 def _windows(config, vocab, name: str, encode, noise_sets: int, learning_rate: float,
              input_rows: int, exporters=(skipgram.input_vectors, no_model_file),
-             constants: dict | None = None) -> Method:
+             constants: dict | None = None, **fields) -> Method:
   """A logistic window method with negative sampling or hierarchical softmax outputs."""
   size = len(vocab)
   if config.objective == "hierarchical_softmax":
@@ -123,7 +123,7 @@ def _windows(config, vocab, name: str, encode, noise_sets: int, learning_rate: f
       learning_rate=learning_rate,
       init=tables(input_rows, out_table, out_rows, config.dim, config.init_scale,
                   config.context_init),
-      embeddings=embeddings, save_model=save_model)
+      embeddings=embeddings, save_model=save_model, **fields)
 
 
 def build(config, vocab) -> Method:
@@ -137,14 +137,15 @@ def build(config, vocab) -> Method:
     return _pairwise(config, vocab)
   if family == "cbow":
     return _windows(config, vocab, "CBOW", cbow.context_mean_inputs, 1, cbow.LEARNING_RATE,
-                    len(vocab))
+                    len(vocab), predictions=cbow.windows)
   if family == "subwords":
     return _windows(
         config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
         subword.subword_inputs, slots, subword.LEARNING_RATE, len(vocab) + config.buckets,
         subword.model_exporters(config.minn, config.maxn, config.buckets),
         subword.ngram_constants(vocab.words, config.minn, config.maxn, config.buckets))
-  # word2vec.c's orientation shares a window's noise words; fastText's draws them per pair.
+  # word2vec.c's orientation reads one set of noise words, or one Huffman path, per window
+  # (hierarchical softmax has no noise to share); fastText's scores each pair on its own.
   if config.share_negatives or config.objective == "hierarchical_softmax":
     return _windows(config, vocab, "skip-gram", skipgram.context_inputs, 1,
                     SKIPGRAM_LEARNING_RATE, len(vocab))

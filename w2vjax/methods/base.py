@@ -42,7 +42,9 @@ class Method(NamedTuple):
   """
 
   name: str
-  data: str  # what the method trains on: "windows" (skip-gram/CBOW windows of the corpus)
+  # What the method trains on: "windows" of the corpus (w2vjax.data); co-occurrence counts
+  # are the count-based methods' (issue 14).
+  data: str
   constants: dict
   noise_shape: tuple[int, int]
   outputs_per_pair: int  # output rows scored per (input, predicted word): sizes a call
@@ -53,6 +55,9 @@ class Method(NamedTuple):
   row_grads: Callable | None
   embeddings: Callable[[dict, object], Embeddings]
   save_model: Callable[[dict, object, object], None]
+  # Predictions the loss sums over in a batch (pairs; windows for CBOW): the reported
+  # loss is per prediction.
+  predictions: Callable[[Batch], jax.Array] = lambda batch: jnp.sum(batch.mask, dtype=jnp.int32)
 
 
 CONTEXT_INITS = ("zeros", "uniform")
@@ -115,9 +120,15 @@ class Outputs(NamedTuple):
 
 
 def masked_mean(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Array:
-  """sum_r w_r table[ids_r] / max(1, sum_r w_r) over the last axis of ``ids``."""
-  total = jnp.einsum("...r,...rd->...d", weights, table[ids])
-  return total / jnp.maximum(weights.sum(-1, keepdims=True), 1.0)
+  """sum_r w_r table[ids_r] / max(1, sum_r w_r) over the last axis of ``ids``, whose
+  gradient gives every row the mean's whole gradient (word2vec.c's CBOW and fastText's
+  update), not 1/n of it: the value is the mean's, the derivative the sum's. So the dense
+  update (jax.grad of the loss) trains what the closed-form row gradients train."""
+  rows = table[ids]
+  mean = (jnp.einsum("...r,...rd->...d", weights, rows)
+          / jnp.maximum(weights.sum(-1, keepdims=True), 1.0))
+  total = jnp.einsum("...r,...rd->...d", weights, rows)
+  return jax.lax.stop_gradient(mean) + total - jax.lax.stop_gradient(total)
 
 
 def _scored(params: dict, inputs: Inputs, outputs: Outputs):
@@ -135,9 +146,8 @@ def logistic_window_method(name: str, *, encode: Callable, decode: Callable,
   """A method whose windows are scored with binary logistic losses.
 
   ``encode(params, constants, batch) -> Inputs`` and ``decode(constants, batch, targets)
-  -> Outputs``. The closed-form row gradients give every row of an input mean the whole
-  gradient of the mean (as word2vec.c's CBOW and fastText do), not 1/R of it; for inputs
-  of one row that is exactly the gradient of ``loss``.
+  -> Outputs``. The closed-form row gradients equal ``jax.grad(loss)``: every row of an
+  input mean receives the mean's whole gradient (``masked_mean``).
   """
   def gathered(params, constants, batch):
     inputs = encode(params, constants, batch)

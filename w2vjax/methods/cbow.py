@@ -2,8 +2,8 @@
 
 The mean, not the sum (gensim's cbow_mean=1, word2vec.c's default). As in word2vec.c and
 gensim, every context word receives the whole gradient of the mean (``neu1e``), not 1/n
-of it: the closed-form row gradients are n times the exact gradient of the loss for a
-window of n context words, which is what the reference implementations train with.
+of it (``base.masked_mean``): n times the exact gradient of the mean for a window of n
+context words, which is what the reference implementations train with.
 """
 
 from __future__ import annotations
@@ -21,3 +21,8 @@ def context_mean_inputs(params: dict, constants: dict, batch: Batch) -> Inputs:
   has_context = (batch.mask.sum(axis=1) > 0).astype(jnp.float32)
   return Inputs("u", vectors[:, None], batch.contexts[:, None], batch.mask[:, None],
                 batch.targets[:, None], has_context[:, None, None])
+
+
+def windows(batch: Batch):
+  """CBOW's predictions in a batch: one per window with a context word."""
+  return jnp.sum(batch.mask.sum(axis=1) > 0, dtype=jnp.int32)
