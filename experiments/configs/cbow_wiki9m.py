@@ -6,6 +6,6 @@ from w2vjax.config import TrainConfig
 
 
 def get_config():
-  corpus = datasets.shared_data_dir() / "corpora" / "wikipedia-en-9m.txt.gz"
-  return TrainConfig(corpus=str(corpus), architecture="cbow",
+  corpus = datasets.shared_corpus("wikipedia-en-9m")
+  return TrainConfig(corpus=corpus, architecture="cbow",
                      objective="negative_sampling").to_config_dict()

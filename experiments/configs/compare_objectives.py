@@ -8,9 +8,9 @@ from w2vjax.config import TrainConfig
 
 
 def get_config():
-  corpus = datasets.shared_data_dir() / "corpora" / "wikipedia-en-9m.txt.gz"
+  corpus = datasets.shared_corpus("wikipedia-en-9m")
   # Every K-sample objective draws its noise per pair, as its paper defines it; batch 32 as
   # when the committed results were measured.
-  train = TrainConfig(corpus=str(corpus), max_vocab=30000, epochs=1, batch_size=32,
+  train = TrainConfig(corpus=corpus, max_vocab=30000, epochs=1, batch_size=32,
                       share_negatives=False, log_every_seconds=5.0)
   return StudyConfig(train=train).to_config_dict()

@@ -6,6 +6,6 @@ from w2vjax.config import TrainConfig
 
 
 def get_config():
-  corpus = datasets.shared_data_dir() / "corpora" / "wikipedia-en-9m.txt.gz"
-  return TrainConfig(corpus=str(corpus), dim=100, window=5, negatives=5, min_count=5,
+  corpus = datasets.shared_corpus("wikipedia-en-9m")
+  return TrainConfig(corpus=corpus, dim=100, window=5, negatives=5, min_count=5,
                      subsample=1e-3, epochs=5).to_config_dict()

@@ -6,6 +6,6 @@ from w2vjax.config import TrainConfig
 
 
 def get_config():
-  corpus = datasets.shared_data_dir() / "corpora" / "wikipedia-en-9m.txt.gz"
-  return TrainConfig(corpus=str(corpus), objective="softmax", max_vocab=30000, epochs=1,
+  corpus = datasets.shared_corpus("wikipedia-en-9m")
+  return TrainConfig(corpus=corpus, objective="softmax", max_vocab=30000, epochs=1,
                      batch_size=256).to_config_dict()

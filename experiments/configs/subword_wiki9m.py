@@ -7,7 +7,7 @@ from w2vjax.config import TrainConfig
 
 
 def get_config():
-  corpus = datasets.shared_data_dir() / "corpora" / "wikipedia-en-9m.txt.gz"
-  return TrainConfig(corpus=str(corpus), architecture="skipgram",
+  corpus = datasets.shared_corpus("wikipedia-en-9m")
+  return TrainConfig(corpus=corpus, architecture="skipgram",
                      objective="negative_sampling", minn=3, maxn=6,
                      buckets=2_000_000).to_config_dict()

@@ -48,6 +48,11 @@ def shared_data_dir() -> Path:
   return Path(os.environ.get("W2VJAX_DATA", default))
 
 
+def shared_corpus(name: str) -> str:
+  """The path of corpus ``name`` (e.g. "wikipedia-en-9m") in ``shared_data_dir()``."""
+  return str(shared_data_dir() / "corpora" / f"{name}.txt.gz")
+
+
 def similarity_dir() -> Path:
   return data_dir() / "similarity"
 

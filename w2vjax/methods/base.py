@@ -124,10 +124,8 @@ def masked_mean(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Arr
   gradient gives every row the mean's whole gradient (word2vec.c's CBOW and fastText's
   update), not 1/n of it: the value is the mean's, the derivative the sum's. So the dense
   update (jax.grad of the loss) trains what the closed-form row gradients train."""
-  rows = table[ids]
-  mean = (jnp.einsum("...r,...rd->...d", weights, rows)
-          / jnp.maximum(weights.sum(-1, keepdims=True), 1.0))
-  total = jnp.einsum("...r,...rd->...d", weights, rows)
+  total = jnp.einsum("...r,...rd->...d", weights, table[ids])
+  mean = total / jnp.maximum(weights.sum(-1, keepdims=True), 1.0)
   return jax.lax.stop_gradient(mean) + total - jax.lax.stop_gradient(total)
 
 
