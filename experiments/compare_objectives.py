@@ -16,14 +16,12 @@ writes results.csv, results.md and three plots into the workdir.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
-import json
-import multiprocessing
 from pathlib import Path
 
-from experiments import study_plots, training_run
+from experiments import study_plots
+from experiments.study_common import run_member, write_csv
 from w2vjax import io_utils, methods, profiling
 from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError
@@ -94,26 +92,6 @@ def members(study: StudyConfig) -> dict[str, TrainConfig]:
   return runs
 
 
-def _run_member(config: TrainConfig, workdir: Path, isolate: bool) -> dict:
-  """Trains and evaluates one member unless its workdir already holds the results."""
-  summary_path = workdir / "eval.json"
-  if summary_path.is_file():
-    summary = json.loads(summary_path.read_text())
-    if summary.get("config") == config.to_dict():
-      return summary
-  if isolate:
-    process = multiprocessing.get_context("spawn").Process(
-        target=training_run.run, args=(config, workdir), kwargs={"show_progress": False})
-    process.start()
-    process.join()
-    if process.exitcode != 0:
-      raise InputError(f"study member {workdir.name} failed (exit code {process.exitcode}); "
-                       f"see {workdir}")
-  else:
-    training_run.run(config, workdir, show_progress=False)
-  return json.loads(summary_path.read_text())
-
-
 def _row(name: str, comparison: str, config: TrainConfig, summary: dict) -> dict:
   scores = summary["evaluation"]
   analogy = scores.get("questions-words.txt", {})
@@ -159,7 +137,7 @@ def run_study(study: StudyConfig, workdir: str | Path) -> tuple[list[dict], str]
   configs = members(study)
   if not configs:
     raise InputError("the study has no members: set softmax=true or give some negatives")
-  summaries = {name: _run_member(config, workdir / "runs" / name, study.subprocess)
+  summaries = {name: run_member(config, workdir / "runs" / name, study.subprocess)
                for name, config in configs.items()}
   reference = summaries.get("ns_k5") or next(iter(summaries.values()))
   budget = study.budget_seconds or reference["train_seconds"]
@@ -168,7 +146,7 @@ def run_study(study: StudyConfig, workdir: str | Path) -> tuple[list[dict], str]
   for name, config in configs.items():
     rate = summaries[name]["metrics"][-1]["step"] / summaries[name]["train_seconds"]
     budget_config = config.replace(max_steps=max(1, round(budget * rate)))
-    budget_summaries[name] = _run_member(budget_config, workdir / "runs" / f"budget_{name}",
+    budget_summaries[name] = run_member(budget_config, workdir / "runs" / f"budget_{name}",
                                          study.subprocess)
     rows.append(_row(name, "equal_time", budget_config, budget_summaries[name]))
   timing = time_vs_vocab(study)
@@ -207,14 +185,8 @@ def markdown_table(rows: list[dict], timing: list[dict], budget: float) -> str:
 def _write_outputs(workdir: Path, rows: list[dict], timing: list[dict], summaries: dict,
                    budget: float) -> str:
   """Writes the CSVs, the markdown table (returned) and the plots."""
-  with io_utils.atomic_open(workdir / "results.csv", "w") as f:
-    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-  with io_utils.atomic_open(workdir / "step_time_vs_vocab.csv", "w") as f:
-    writer = csv.DictWriter(f, fieldnames=list(timing[0]))
-    writer.writeheader()
-    writer.writerows(timing)
+  write_csv(workdir / "results.csv", rows)
+  write_csv(workdir / "step_time_vs_vocab.csv", timing)
   table = markdown_table(rows, timing, budget)
   with io_utils.atomic_open(workdir / "results.md", "w") as f:
     f.write(table)

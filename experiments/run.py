@@ -20,6 +20,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import configs
+from experiments import compare_methods
 from experiments.compare_objectives import StudyConfig, run_study
 from experiments.training_run import run_training_job
 from w2vjax import parallel
@@ -34,7 +35,14 @@ def _study_job(values: dict, workdir: str) -> None:
   print(f"\n{len(rows)} rows; outputs in {workdir}\n\n{table}")
 
 
-JOBS = {"train": run_training_job, "compare_objectives": _study_job}
+def _methods_study_job(values: dict, workdir: str) -> None:
+  _, table = compare_methods.run_study(compare_methods.MethodsStudyConfig.from_dict(values),
+                                       workdir)
+  print(f"\noutputs in {workdir}\n\n{table}")
+
+
+JOBS = {"train": run_training_job, "compare_objectives": _study_job,
+        "compare_methods": _methods_study_job}
 
 
 def _flag_value(argv: list[str], name: str, default: str) -> str:

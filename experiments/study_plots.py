@@ -1,4 +1,5 @@
-"""The objective study's three figures: quality vs K, loss vs time, step time vs |V|."""
+"""The studies' figures: the objective study's quality vs K, loss vs time and step time vs
+|V|; the methods study's quality per method and quality against time."""
 
 from __future__ import annotations
 
@@ -83,4 +84,45 @@ def plot_step_time_vs_vocab(timing: list[dict], path: str | Path) -> None:
   batch = timing[0]["batch_size"]
   ax.set_title(f"one step, {batch} centre words", fontsize=10)
   ax.legend()
+  save_png(fig, path)
+
+
+def _headline(summary: list[dict], dataset: str, metric: str):
+  """(means, sds) of one score per method; NaN where a method has none."""
+  key = f"{dataset}:{metric}"
+  return (np.array([s.get(f"{key}:mean", np.nan) for s in summary]),
+          np.array([s.get(f"{key}:sd", 0.0) for s in summary]))
+
+
+def plot_quality_by_method(summary: list[dict], headline, path: str | Path) -> None:
+  """One panel per headline score: each method's mean with its sd over seeds."""
+  fig = new_figure((4 * len(headline), 3.8))
+  axes = np.atleast_1d(fig.subplots(1, len(headline)))
+  names = [s["method"] for s in summary]
+  for ax, (dataset, metric, title) in zip(axes, headline):
+    means, sds = _headline(summary, dataset, metric)
+    ax.barh(range(len(names)), np.nan_to_num(means), xerr=sds, color="C0", alpha=0.8)
+    ax.set_yticks(range(len(names)), names if ax is axes[0] else [""] * len(names),
+                  fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, axis="x", alpha=0.3)
+  save_png(fig, path)
+
+
+def plot_quality_vs_time(summary: list[dict], headline, path: str | Path) -> None:
+  """Each headline score against end-to-end seconds (log): what a method's quality costs."""
+  fig = new_figure((4 * len(headline), 3.8))
+  axes = np.atleast_1d(fig.subplots(1, len(headline)))
+  seconds = np.array([s["end_to_end_seconds:mean"] for s in summary])
+  for ax, (dataset, metric, title) in zip(axes, headline):
+    means, sds = _headline(summary, dataset, metric)
+    for i, entry in enumerate(summary):
+      if not np.isnan(means[i]):
+        ax.errorbar(seconds[i], means[i], yerr=sds[i], marker="o", color=f"C{i % 10}",
+                    label=entry["method"])
+    ax.set_xscale("log")
+    ax.set_xlabel("end-to-end seconds")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+  axes[0].legend(fontsize=7)
   save_png(fig, path)

@@ -37,18 +37,18 @@ def run(config: TrainConfig, workdir: str | Path, show_progress: bool = True
         ) -> tuple[TrainResult, dict]:
   """Trains with ``config`` and writes every output into ``workdir``.
 
-  Outputs: vectors.txt and vectors.bin, the method's own model file if it has one,
-  loss.png, and eval.json (the config, timings, peak memory, the metrics history and every
+  Outputs: vectors.txt and vectors.bin (sparse PPMI rows: vectors.npz), the method's own
+  model file if it has one, loss.png (for trained methods), and eval.json (the config, timings, peak memory, the metrics history and every
   evaluation score).
   """
   workdir = Path(workdir)
   result = train(config, workdir=workdir, show_progress=show_progress)
   if jax.process_index() != 0:  # in a multi-process run the first process writes
     return result, {}
-  result.embeddings.save(workdir / "vectors.txt", binary=False)
-  result.embeddings.save(workdir / "vectors.bin", binary=True)
+  result.embeddings.export(workdir)
   result.save_model(workdir)
-  plot.plot_loss_curve(result.metrics, workdir / "loss.png", title=result.method.name)
+  if result.metrics:  # closed-form methods (PPMI, SVD) train nothing
+    plot.plot_loss_curve(result.metrics, workdir / "loss.png", title=result.method.name)
   scores = evaluate(result.embeddings, restrict_vocab=config.eval_restrict_vocab)
   summary = {"config": config.to_dict(), "method": result.method.name,
              "learning_rate": result.learning_rate, "train_seconds": result.train_seconds,
@@ -73,7 +73,8 @@ def run_training_job(values: dict, workdir: str) -> None:
     multihost_utils.sync_global_devices("w2vjax: outputs written")
     if jax.process_index() != 0:
       return
-  print(f"\n{result.method.name}: {len(result.vocab)} words, "
-        f"{result.words_per_sec / 1e3:.0f}k words/s, {result.train_seconds:.0f} s training; "
-        f"outputs in {workdir}")
+  # Closed-form methods (no metrics) solve rather than stream words.
+  rate = f"{result.words_per_sec / 1e3:.0f}k words/s, " if result.metrics else ""
+  print(f"\n{result.method.name}: {len(result.vocab)} words, {rate}"
+        f"{result.train_seconds:.0f} s training; outputs in {workdir}")
   print(format_table(scores))

@@ -140,7 +140,11 @@ def test_subword_embeddings_are_means_of_word_and_ngram_rows():
 
 
 @pytest.mark.parametrize("fields,message", [
-    (dict(architecture="glove"), "unknown architecture 'glove'"),
+    (dict(architecture="lsa"), "unknown architecture 'lsa'"),
+    (dict(architecture="glove", weighting="linear"), "unknown weighting 'linear'"),
+    (dict(architecture="ppmi_svd", svd_solver="lapack"), "unknown svd_solver 'lapack'"),
+    (dict(architecture="ppmi", cds=0.0), "cds must be > 0, got 0.0"),
+    (dict(architecture="glove", maxn=6), "subwords .maxn > 0. are trained with architecture=skipgram, not glove"),
     (dict(objective="hierarchical"), "unknown objective 'hierarchical'"),
     (dict(architecture="cbow", objective="softmax"), "cbow trains with negative_sampling or "
                                                      "hierarchical_softmax, not softmax"),

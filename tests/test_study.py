@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from experiments import configs
@@ -88,3 +89,47 @@ def test_study_launcher_takes_nested_overrides_and_rejects_unknown_fields(tmp_pa
       cwd=ROOT, capture_output=True, text=True, env=dict(os.environ), timeout=300)
   assert proc.returncode != 0 and "Traceback" not in proc.stderr
   assert "unknown config field 'bogus'" in proc.stderr.strip().splitlines()[-1]
+
+
+# The methods study ----------------------------------------------------------------------
+
+def test_methods_study_runs_each_seed_of_stochastic_members_once_per_seed():
+  from experiments.compare_methods import MethodsStudyConfig, runs
+  study = MethodsStudyConfig(members=("sgns_wiki9m", "svd_wiki9m"), seeds=(4, 7))
+  assert {n: c.seed for n, (_, c) in runs(study).items()} == {
+      "sgns_wiki9m_seed4": 4, "sgns_wiki9m_seed7": 7, "svd_wiki9m_seed4": 4}
+  with pytest.raises(InputError, match="unknown study member"):
+    runs(MethodsStudyConfig(members=("word2vec",)))
+
+
+def test_methods_summary_is_mean_and_sd_over_seeds_with_gaps_for_missing_scores():
+  from experiments.compare_methods import markdown_table, summarise
+  rows = [{"run": f"a{s}", "member": "a", "method": "A", "seed": s, "ws:spearman": v,
+           "sentence_polarity:accuracy": 0.6, "end_to_end_seconds": 10.0,
+           "train_seconds": 8.0, "peak_memory_mb": 100.0} for s, v in ((0, 0.5), (1, 0.7))]
+  rows.append({"run": "b0", "member": "b", "method": "B", "seed": 0, "ws:spearman": 0.4,
+               "end_to_end_seconds": 1.0, "train_seconds": 0.5, "peak_memory_mb": 50.0})
+  summary = summarise(rows)
+  assert summary[0]["ws:spearman:mean"] == pytest.approx(0.6)
+  assert summary[0]["ws:spearman:sd"] == pytest.approx(0.1414, abs=1e-4)
+  assert summary[1]["runs"] == 1 and np.isnan(summary[1]["sentence_polarity:accuracy:mean"])
+  table = markdown_table(summary)
+  assert "| A | 2 | 0.600 ± 0.141 | 0.600 ± 0.000 | 10 ± 0 |" in table
+  assert "| B | 1 | 0.400 | - | 1 |" in table
+
+
+@pytest.mark.slow
+def test_smoke_methods_study_trains_every_method(tmp_path):
+  from experiments.compare_methods import MEMBERS, MethodsStudyConfig, run_study
+  summary, table = run_study(MethodsStudyConfig(smoke=True, subprocess=False), tmp_path)
+  assert [s["member"] for s in summary] == list(MEMBERS)
+  for entry in summary:
+    # Random vectors score about 0; on 1M words the smoke members reach 0.29-0.61.
+    assert entry["EN-WS-353-ALL.txt:spearman:mean"] > 0.2, entry["method"]
+    assert entry["end_to_end_seconds:mean"] > 0 and entry["peak_memory_mb:mean"] > 0
+  assert "| PPMI (cds 0.75, shift 1) | 1 |" in table
+  assert (tmp_path / "results.md").read_text() == table
+  with open(tmp_path / "results.csv") as f:
+    assert len(list(csv.DictReader(f))) == len(MEMBERS)
+  for name in ("quality_by_method.png", "quality_vs_time.png"):
+    assert (tmp_path / name).read_bytes()[:8] == PNG

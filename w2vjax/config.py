@@ -16,8 +16,9 @@ class TrainConfig:
   max_vocab: int = 0  # keep at most this many most frequent words; 0 keeps all
   subsample: float = 1e-3  # word2vec's `sample`; 0 disables subsampling
   # Method (w2vjax.methods lists the combinations).
-  architecture: str = "skipgram"  # skipgram | cbow
-  # negative_sampling | nce | sampled_softmax | softmax | hierarchical_softmax
+  architecture: str = "skipgram"  # skipgram | cbow | glove | ppmi | ppmi_svd
+  # negative_sampling | nce | sampled_softmax | softmax | hierarchical_softmax, for skipgram
+  # and cbow; glove, ppmi and ppmi_svd have one objective each and ignore this field.
   objective: str = "negative_sampling"
   dim: int = 100
   window: int = 5  # maximum window m; each centre word draws b ~ U{1..m}
@@ -31,6 +32,19 @@ class TrainConfig:
   minn: int = 3
   maxn: int = 0
   buckets: int = 2_000_000
+  # Co-occurrence counts (glove, ppmi, ppmi_svd): context words within `window` of each
+  # word, weighted by distance d: "dynamic" (m - d + 1) / m, word2vec's dynamic window in
+  # expectation; "harmonic" 1 / d, GloVe's; "uniform" 1. Subsampling (`subsample`) drops
+  # tokens before counting. `symmetric` counts both sides, otherwise the left side only.
+  weighting: str = "dynamic"
+  symmetric: bool = True
+  cds: float = 0.75  # PPMI's context distribution smoothing: context counts ** cds
+  shift: float = 1.0  # PPMI's shift k: log k is subtracted from PMI before clipping at 0
+  eig_p: float = 0.5  # SVD word vectors U S^eig_p
+  svd_solver: str = "scipy"  # scipy | jax (a randomized SVD, runs on accelerators)
+  add_context: bool = True  # ppmi_svd and glove export word + context vectors
+  x_max: float = 100.0  # GloVe's weighting f(x) = min(1, (x / x_max) ** glove_alpha)
+  glove_alpha: float = 0.75
   noise_exponent: float = 0.75  # noise distribution: unigram ** noise_exponent
   init_scale: float = 0.5  # u ~ U(-init_scale/dim, +init_scale/dim)
   context_init: str = "zeros"  # v initialisation: "zeros" (word2vec) or "uniform"

@@ -110,6 +110,11 @@ class Embeddings:
         for word, row in zip(self.words, self.vectors):
           f.write(_text_entry(word, row))
 
+  def export(self, workdir: str | os.PathLike) -> None:
+    """A run's vector files: vectors.txt and vectors.bin (word2vec text and binary)."""
+    self.save(Path(workdir) / "vectors.txt", binary=False)
+    self.save(Path(workdir) / "vectors.bin", binary=True)
+
   @classmethod
   def load(cls, path: str | os.PathLike) -> Embeddings:
     """Reads word2vec text, word2vec binary or headerless GloVe text, by inspection."""

@@ -15,6 +15,10 @@ pass ``oov_vector`` and similarity pairs with such words are scored instead of s
 Analogies and classification use the vocabulary's vectors only, so their figures stay
 comparable with any other vectors'.
 
+Sparse rows (w2vjax.ppmi.SparseEmbeddings: PPMI rows, |V|-dimensional) are evaluated on
+similarity and analogies by the same code, their unit rows kept sparse; classification
+skips them, as document features with |V| dimensions make no sensible classifier input.
+
 A data folder is laid out like ``../shared/data``: similarity/*.txt,
 analogy/questions-words.txt, classification/sentence_polarity/rt-polarity.{pos,neg} and
 classification/movie_reviews.tsv.gz; whatever of these it holds is evaluated.
@@ -28,11 +32,13 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.sparse
 from scipy import stats
 
 from w2vjax import classify, datasets, text
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError
+from w2vjax.ppmi import SparseEmbeddings
 
 ANALOGY_BATCH = 128
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
@@ -55,7 +61,8 @@ def read_similarity(path: str | Path) -> tuple[list[tuple[str, str, float]], int
   return pairs, malformed
 
 
-def evaluate_similarity(emb: Embeddings, path: str | Path, restrict_vocab: int = 300000,
+def evaluate_similarity(emb: Embeddings | SparseEmbeddings, path: str | Path,
+                        restrict_vocab: int = 300000,
                         oov_vector: Callable[[str], np.ndarray | None] | None = None) -> dict:
   """Spearman correlation of cosine similarity with the human scores in ``path``.
 
@@ -66,6 +73,8 @@ def evaluate_similarity(emb: Embeddings, path: str | Path, restrict_vocab: int =
   ``vocab_pairs`` from the vocabulary alone and ``subword_pairs`` with at least one word
   from ``oov_vector``; ``oov_pairs`` skipped.
   """
+  if oov_vector is not None and scipy.sparse.issparse(emb.unit):
+    raise InputError("oov_vector composes dense vectors: it cannot score sparse rows")
   pairs, malformed = read_similarity(path)
   index = emb.folded_index(restrict_vocab)
   composed: dict[str, np.ndarray | None] = {}
@@ -74,7 +83,7 @@ def evaluate_similarity(emb: Embeddings, path: str | Path, restrict_vocab: int =
     """(unit vector or None, whether it came from ``oov_vector``)."""
     word = word.lower()
     if word in index:
-      return emb.unit[index[word]], False
+      return _unit_row(emb.unit, index[word]), False
     if oov_vector is None:
       return None, False
     if word not in composed:
@@ -93,6 +102,13 @@ def evaluate_similarity(emb: Embeddings, path: str | Path, restrict_vocab: int =
   rho = float(stats.spearmanr(model, human).statistic) if len(model) > 1 else float("nan")
   return {"spearman": rho, "pairs": len(model), "vocab_pairs": len(model) - subword_pairs,
           "subword_pairs": subword_pairs, "oov_pairs": skipped, "malformed": malformed}
+
+
+def _unit_row(unit: np.ndarray | scipy.sparse.csr_matrix, i: int) -> np.ndarray:
+  """Row ``i`` of the unit vectors, dense: a sparse row is expanded (cheap for the few
+  thousand words of a similarity set)."""
+  row = unit[i]
+  return row.toarray()[0] if scipy.sparse.issparse(row) else row
 
 
 def _unit_or_none(vector: np.ndarray | None) -> np.ndarray | None:
@@ -163,20 +179,34 @@ def _predict_both(cos: jax.Array, local: jax.Array, abc: jax.Array, fold: jax.Ar
   return _gensim_answer(add, abc, fold), _gensim_answer(mul, abc, fold)
 
 
-def _predict(unit: np.ndarray, ids: np.ndarray, fold: np.ndarray, methods: tuple[str, ...]
-             ) -> dict:
+def _cosines(unit: np.ndarray | scipy.sparse.csr_matrix, rows: np.ndarray) -> jax.Array:
+  """Cosines [R, N] of the unit rows ``rows`` with all N rows of ``unit``, on the device.
+
+  Sparse rows multiply sparse by sparse: [R, N] is the only dense result, never [N, V].
+  """
+  if scipy.sparse.issparse(unit):
+    return jnp.asarray((unit[rows] @ unit.T).toarray())
+  unit = jnp.asarray(unit)
+  return unit[rows] @ unit.T
+
+
+def _predict(unit: np.ndarray | scipy.sparse.csr_matrix, ids: np.ndarray, fold: np.ndarray,
+             methods: tuple[str, ...]) -> dict:
   """Answer ids [Q] per method (-1: none), computed on the device in fixed-size batches."""
   pad = -len(ids) % ANALOGY_BATCH
   abc = np.pad(ids[:, :3], ((0, pad), (0, 0)))
   batches = range(0, len(abc), ANALOGY_BATCH)
-  unit, fold = jnp.asarray(unit), jnp.asarray(fold)
-  if "3cosmul" not in methods:
+  fold = jnp.asarray(fold)
+  if "3cosmul" not in methods and not scipy.sparse.issparse(unit):
+    unit = jnp.asarray(unit)
     add = [_predict_3cosadd(unit, abc[i:i + ANALOGY_BATCH], fold) for i in batches]
     return {"3cosadd": np.concatenate(jax.device_get(add))[:len(ids)]}
   # The questions use few distinct words (about 900 in Mikolov's set): their cosines with
   # every candidate take one matrix product, and each question then only gathers rows.
+  # Sparse rows always come this way: b - a + c would be a dense |V|-vector per question,
+  # and cos_b - cos_a + cos_c ranks candidates exactly as cos(x, b - a + c) does.
   distinct, local = np.unique(abc, return_inverse=True)
-  cos = unit[distinct] @ unit.T
+  cos = _cosines(unit, distinct)
   local = local.reshape(-1, 3).astype(np.int32)
   answers = jax.device_get([_predict_both(cos, local[i:i + ANALOGY_BATCH],
                                           abc[i:i + ANALOGY_BATCH], fold) for i in batches])
@@ -184,7 +214,8 @@ def _predict(unit: np.ndarray, ids: np.ndarray, fold: np.ndarray, methods: tuple
           for k, method in enumerate(("3cosadd", "3cosmul")) if method in methods}
 
 
-def evaluate_analogy(emb: Embeddings, path: str | Path, restrict_vocab: int = 30000,
+def evaluate_analogy(emb: Embeddings | SparseEmbeddings, path: str | Path,
+                     restrict_vocab: int = 30000,
                      methods: tuple[str, ...] = ANALOGY_METHODS) -> dict:
   """Accuracy by 3CosAdd and 3CosMul, overall, semantic/syntactic and per section.
 
@@ -257,6 +288,8 @@ CLASSIFICATION_SETS = {
 def evaluate_classification(emb: Embeddings, path: str | Path, weighting: str = "mean",
                             folds: int = 10, seed: int = 0) -> dict:
   """10-fold cross-validated accuracy of logistic regression on averaged word vectors."""
+  if scipy.sparse.issparse(emb.unit):
+    raise InputError("classification needs dense vectors, not sparse |V|-dimensional rows")
   path = Path(path)
   reader = CLASSIFICATION_SETS.get(path.name, read_labelled_tsv)
   docs, labels = reader(path)
@@ -268,14 +301,15 @@ def evaluate_classification(emb: Embeddings, path: str | Path, weighting: str = 
           "documents": len(docs), "empty_documents": empty, "weighting": weighting}
 
 
-def evaluate(emb: Embeddings, data_dir: str | Path | None = None, restrict_vocab: int = 30000,
-             classification: bool = True, weighting: str = "mean",
+def evaluate(emb: Embeddings | SparseEmbeddings, data_dir: str | Path | None = None,
+             restrict_vocab: int = 30000, classification: bool = True, weighting: str = "mean",
              analogy_methods: tuple[str, ...] = ANALOGY_METHODS,
              oov_vector: Callable[[str], np.ndarray | None] | None = None) -> dict:
   """Every set under ``data_dir`` (bundled sets by default), keyed by file name.
 
   ``oov_vector`` (see ``evaluate_similarity``) scores similarity pairs with words outside
   the vocabulary; analogies and classification use the vocabulary's vectors only.
+  Sparse rows skip classification: its sets are listed with the reason, as "skipped".
   """
   data_dir = Path(data_dir) if data_dir else datasets.data_dir()
   if not data_dir.is_dir():
@@ -288,7 +322,9 @@ def evaluate(emb: Embeddings, data_dir: str | Path | None = None, restrict_vocab
   if classification:
     for name in CLASSIFICATION_SETS:
       path = data_dir / "classification" / name
-      if path.exists():
+      if path.exists() and scipy.sparse.issparse(emb.unit):
+        results[name] = {"skipped": "sparse rows have no document features"}
+      elif path.exists():
         results[name] = evaluate_classification(emb, path, weighting)
   if not results:
     raise InputError(f"no evaluation sets under {data_dir} (expected similarity/, analogy/ "
@@ -300,7 +336,9 @@ def format_table(results: dict) -> str:
   """A plain-text table: one line per dataset with its headline metric(s) and coverage."""
   lines = [f"{'dataset':<24} {'metric':<10} {'score':>7}  coverage"]
   for name, r in results.items():
-    if "accuracy" in r:
+    if "skipped" in r:
+      lines.append(f"{name:<24} {'skipped':<10} {'':>7}  {r['skipped']}")
+    elif "accuracy" in r:
       cover = f"{r['documents'] - r['empty_documents']}/{r['documents']} documents"
       lines.append(f"{name:<24} {'accuracy':<10} {r['accuracy']:7.3f}  {cover}, "
                    f"+-{r['std']:.3f} over {r['folds']} folds")

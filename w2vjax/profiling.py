@@ -14,6 +14,7 @@ import numpy as np
 from w2vjax import corpus as corpus_lib
 from w2vjax import methods, optim, parallel, step, training
 from w2vjax.config import TrainConfig
+from w2vjax.data import SOURCES
 from w2vjax.text import Vocab
 
 
@@ -39,9 +40,10 @@ def time_train_step(config: TrainConfig, vocab_size: int, num_steps: int = 20,
   return time_steps(config, device_corpus, vocab, num_steps, seed)
 
 
-def time_steps(config: TrainConfig, device_corpus: corpus_lib.DeviceCorpus, vocab: Vocab,
-               num_steps: int, seed: int = 0) -> dict:
-  """Mean seconds per ``config`` train step on ``device_corpus``, after compilation.
+def time_steps(config: TrainConfig, device_corpus, vocab: Vocab, num_steps: int,
+               seed: int = 0) -> dict:
+  """Mean seconds per ``config`` train step on ``device_corpus`` (``TrainingData.corpus``
+  of the method's kind of data), after compilation.
 
   Steps run in calls as long as training makes them (``step.steps_per_call``), so at
   least one call's worth is timed. Returns seconds_per_step, pairs_per_step and
@@ -53,7 +55,8 @@ def time_steps(config: TrainConfig, device_corpus: corpus_lib.DeviceCorpus, voca
   topology = parallel.make_topology(1, config.parallel)
   state = parallel.replicate(step.init_state(config, method, opt), topology)
   train_step = step.make_train_step(config, method, opt, topology)
-  epoch = corpus_lib.make_epoch(jax.random.key(seed), device_corpus, config.batch_size)
+  epoch = SOURCES[method.data].make_epoch(jax.random.key(seed), device_corpus,
+                                          config.batch_size)
   batches = max(1, int(epoch.num_kept) // config.batch_size)
   epoch = step.place_epoch(epoch, topology)
   t0 = time.perf_counter()

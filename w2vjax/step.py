@@ -2,8 +2,9 @@
 
 ``make_train_step`` returns ``train_step(state, totals, epoch_blocks, start, num_steps)``,
 which runs ``num_steps`` steps in a loop on the device. It knows nothing of any method: it
-samples windows, asks the method for its loss gradients (dense) or its touched rows and
-their gradients (row-sparse), and applies them with optax.
+cuts batches from the method's kind of data (``data.SOURCES``), asks the method for its
+loss gradients (dense) or its touched rows and their gradients (row-sparse), and applies
+them with optax.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from w2vjax import corpus as corpus_lib
 from w2vjax import optim, parallel
 from w2vjax.config import TrainConfig
+from w2vjax.data import SOURCES
 from w2vjax.errors import InputError
 from w2vjax.methods import Method
 
@@ -53,7 +55,7 @@ def resolve_update(config: TrainConfig, method: Method) -> str:
 
 
 def row_grads_in_parts(method: Method, params: dict, constants: dict,
-                       batch: corpus_lib.Batch, parts: int = 1):
+                       batch, parts: int = 1):
   """``method.row_grads`` of a batch computed in ``parts`` independent parts.
 
   The parts have no data dependence between them, so XLA's CPU runtime runs them on
@@ -63,7 +65,7 @@ def row_grads_in_parts(method: Method, params: dict, constants: dict,
   def concatenate(*pieces):
     return jnp.concatenate(pieces)
 
-  results = [method.row_grads(params, constants, corpus_lib.Batch(*part))
+  results = [method.row_grads(params, constants, type(batch)(*part))
              for part in zip(*(jnp.split(x, parts) for x in batch))]
   losses, updates = zip(*results)
   return sum(losses), jax.tree.map(concatenate, *updates)
@@ -129,20 +131,20 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
   device_batch = parallel.check_batch(config.batch_size, topology)
   process_batch = config.batch_size // topology.num_processes
   local_count = len(topology.local_devices)
-  width = corpus_lib.bits_per_centre(config.window, method.noise_shape)
+  source = SOURCES[method.data]
+  width = source.bits_per_item(config, method)
   loss_and_grad = jax.value_and_grad(method.loss)
   psum, all_gather = _collectives(topology)
   splits = batch_splits(config, topology)
 
   def one_step(state: TrainState, totals: dict, constants: dict, start: jax.Array,
-               bits: jax.Array, epoch: corpus_lib.Epoch):
+               bits: jax.Array, epoch):
     # This device's rows of the global batch's draws, and its slice of its process's part
     # of the global batch.
     device = jax.lax.axis_index(parallel.AXIS)
     bits = jax.lax.dynamic_slice_in_dim(bits, device * device_batch, device_batch)
-    batch = corpus_lib.batch_from_bits(
-        bits, epoch, start + (device % local_count) * device_batch, window=config.window,
-        noise_shape=method.noise_shape, noise=constants.get("noise"))
+    batch = source.batch_from_bits(bits, epoch, start + (device % local_count) * device_batch,
+                                   config, method, constants)
     if dense:
       loss, grads = psum(loss_and_grad(state.params, constants, batch))
       params, opt_state = optim.dense_update(opt, state.params, state.opt_state, grads)
@@ -180,7 +182,7 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
       state, totals, constants, np.int32(start), np.int32(num_steps), epoch_blocks)
 
 
-def place_epoch(epoch: corpus_lib.Epoch, topology: parallel.Topology) -> corpus_lib.Epoch:
+def place_epoch(epoch, topology: parallel.Topology):
   """This process's epoch, one copy per local device, as the train step takes it."""
   return parallel.per_device_copies(epoch, topology)
 

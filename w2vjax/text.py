@@ -195,7 +195,7 @@ def default_cache_dir() -> Path:
   return Path(os.environ.get("W2VJAX_CACHE", Path.home() / ".cache" / "w2vjax"))
 
 
-def _cache_key(path: Path) -> str:
+def cache_key(path: Path) -> str:
   stat = path.stat()
   ident = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{TOKENIZER_VERSION}"
   return hashlib.sha256(ident.encode()).hexdigest()[:16]
@@ -211,7 +211,7 @@ def load_encoded(path: str | os.PathLike, cache_dir: str | os.PathLike | None = 
   path = Path(path)
   if not path.is_file():
     raise FileNotFoundError(f"corpus file not found: {path}")
-  entry = Path(cache_dir or default_cache_dir()) / f"{path.name}.{_cache_key(path)}.npz"
+  entry = Path(cache_dir or default_cache_dir()) / f"{path.name}.{cache_key(path)}.npz"
   if entry.is_file():
     with np.load(entry) as z:
       words = tuple(bytes(z["words"]).decode("utf-8").split("\n")) if len(z["counts"]) else ()

@@ -137,8 +137,8 @@ def _prepare_workdir(workdir: Path, state: TrainState, config: TrainConfig, writ
   return state, position, history
 
 
-def _steps_in_epoch(epoch: corpus_lib.Epoch, process_batch: int) -> int:
-  """Steps that visit every kept centre; the most any process needs, so all stay in step."""
+def _steps_in_epoch(epoch, process_batch: int) -> int:
+  """Steps that visit every kept item; the most any process needs, so all stay in step."""
   kept = int(epoch.num_kept)
   if jax.process_count() > 1:
     kept = int(np.max(multihost_utils.process_allgather(np.int64(kept))))
@@ -203,8 +203,8 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
       if config.max_steps and step >= total_steps:
         break
       t = time.perf_counter()
-      epoch = corpus_lib.make_epoch(jax.random.fold_in(epoch_key, epoch_index),
-                                    data.corpus, process_batch)
+      epoch = data.source.make_epoch(jax.random.fold_in(epoch_key, epoch_index),
+                                     data.corpus, process_batch)
       num_steps = _steps_in_epoch(epoch, process_batch)
       epoch = place_epoch(epoch, topology)
       if clock.compile_seconds is None:
@@ -233,6 +233,20 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
   return state, clock.save_seconds, clock.compile_seconds or 0.0
 
 
+def _solve(config: TrainConfig, data: TrainingData, method: methods.Method,
+           workdir: str | Path | None, startup: float) -> TrainResult:
+  """A closed-form method's result: nothing to train, checkpoint or resume."""
+  if workdir is not None and jax.process_index() == 0:
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    io_utils.write_json(Path(workdir) / "config.json", config.to_dict())
+  t = time.perf_counter()
+  params = method.solve(data.corpus)
+  seconds = time.perf_counter() - t
+  return TrainResult(config, data.vocab, method, params, method.embeddings(params, data.vocab),
+                     [], startup, seconds, data.raw_words / max(seconds, 1e-9),
+                     raw_words=data.raw_words)
+
+
 def train(config: TrainConfig, *, workdir: str | Path | None = None,
           data: TrainingData | None = None, show_progress: bool = True) -> TrainResult:
   """Trains the method ``config`` names (w2vjax.methods) on its corpus.
@@ -249,6 +263,10 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   parallel.check_batch(config.batch_size, topology)
   data = data or prepare_data(config)
   method = methods.build(config, data.vocab)
+  if data.kind != method.data:
+    raise ValueError(f"{method.name} trains on {method.data} data, not {data.kind}")
+  if method.solve is not None:
+    return _solve(config, data, method, workdir, time.perf_counter() - t0)
   resolve_update(config, method)
   memory.check_fits(config, method, data.num_tokens, len(data.vocab))
   _, total_steps = data.plan(config)

@@ -9,20 +9,27 @@ Architectures and objectives combine as follows (``maxn > 0`` adds fastText's su
 | skipgram | negative_sampling, nce, sampled_softmax, softmax, hierarchical_softmax |
 | cbow | negative_sampling, hierarchical_softmax |
 | skipgram with subwords | negative_sampling, hierarchical_softmax |
+| glove | its own (weighted least squares on log counts) |
+| ppmi, ppmi_svd | none: solved in closed form from the counts |
+
+skipgram and cbow train on windows of the corpus; glove, ppmi and ppmi_svd on its
+co-occurrence counts (``data_kind``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from w2vjax import huffman
+from w2vjax import cooccurrence, huffman, ppmi
 from w2vjax.corpus import make_noise_sampler
 from w2vjax.errors import InputError
-from w2vjax.methods import cbow, skipgram, subword
+from w2vjax.methods import cbow, count, glove, skipgram, subword
 from w2vjax.methods.base import (Method, huffman_path, logistic_window_method, no_model_file,
                                  tables, with_noise)
 
-ARCHITECTURES = ("skipgram", "cbow")
+WINDOW_ARCHITECTURES = ("skipgram", "cbow")
+COUNT_ARCHITECTURES = ("glove", "ppmi", "ppmi_svd")
+ARCHITECTURES = WINDOW_ARCHITECTURES + COUNT_ARCHITECTURES
 OBJECTIVES = ("negative_sampling", "nce", "sampled_softmax", "softmax", "hierarchical_softmax")
 NOISE_OBJECTIVES = ("negative_sampling", "nce", "sampled_softmax")
 SKIPGRAM_LEARNING_RATE = 0.025  # word2vec.c's default for skip-gram
@@ -32,18 +39,42 @@ _COMBINATIONS = {
     "subwords": ("negative_sampling", "hierarchical_softmax"),
 }
 
-__all__ = ["ARCHITECTURES", "OBJECTIVES", "Method", "build", "validate"]
+__all__ = ["ARCHITECTURES", "OBJECTIVES", "Method", "build", "data_kind", "validate"]
 
 
 def _family(config) -> str:
   return "subwords" if config.maxn > 0 else config.architecture
 
 
-def validate(config) -> None:
-  """Raises InputError naming the first setting no method accepts."""
-  for name, allowed in (("architecture", ARCHITECTURES), ("objective", OBJECTIVES)):
+def data_kind(config) -> str:
+  """The kind of data (a key of w2vjax.data.SOURCES) the config's method trains on."""
+  return "cooccurrence" if config.architecture in COUNT_ARCHITECTURES else "windows"
+
+
+def _validate_counts(config) -> None:
+  choices = {"weighting": cooccurrence.WEIGHTINGS, "svd_solver": ppmi.SVD_SOLVERS}
+  for name, allowed in choices.items():
     if getattr(config, name) not in allowed:
       raise InputError(f"unknown {name} {getattr(config, name)!r}; choose one of {allowed}")
+  for name in ("cds", "shift", "x_max"):
+    if not getattr(config, name) > 0:
+      raise InputError(f"{name} must be > 0, got {getattr(config, name)}")
+  if config.glove_alpha < 0:
+    raise InputError(f"glove_alpha must be >= 0, got {config.glove_alpha}")
+  if config.maxn > 0:
+    raise InputError(f"subwords (maxn > 0) are trained with architecture=skipgram, "
+                     f"not {config.architecture}")
+
+
+def validate(config) -> None:
+  """Raises InputError naming the first setting no method accepts."""
+  if config.architecture not in ARCHITECTURES:
+    raise InputError(f"unknown architecture {config.architecture!r}; "
+                     f"choose one of {ARCHITECTURES}")
+  if config.architecture in COUNT_ARCHITECTURES:
+    return _validate_counts(config)
+  if config.objective not in OBJECTIVES:
+    raise InputError(f"unknown objective {config.objective!r}; choose one of {OBJECTIVES}")
   family = _family(config)
   if config.objective not in _COMBINATIONS[family]:
     what = "skipgram with subwords" if family == "subwords" else config.architecture
@@ -66,7 +97,8 @@ def validate(config) -> None:
 def _check_vocabulary(config, vocab_size: int) -> None:
   # Two words make the smallest vocabulary in which a context can be told from noise;
   # fewer words than noise draws or window slots means a corpus too small to learn from.
-  negatives = config.negatives if config.objective in NOISE_OBJECTIVES else 2
+  negatives = (config.negatives if config.objective in NOISE_OBJECTIVES
+               and config.architecture in WINDOW_ARCHITECTURES else 2)
   needed = max(2, config.window, negatives)
   if vocab_size < needed:
     raise InputError(f"vocabulary has {vocab_size} words with min_count={config.min_count}; "
@@ -131,6 +163,13 @@ def build(config, vocab) -> Method:
   validate(config)
   _check_vocabulary(config, len(vocab))
   family, slots = _family(config), 2 * config.window
+  if family == "glove":
+    return glove.glove(len(vocab), config.dim, config.x_max, config.glove_alpha,
+                       config.add_context)
+  if family == "ppmi":
+    return count.ppmi_rows(config)
+  if family == "ppmi_svd":
+    return count.ppmi_svd(config)
   if config.objective == "softmax":
     return _softmax(config, vocab)
   if config.objective in ("nce", "sampled_softmax"):

@@ -39,11 +39,13 @@ class Method(NamedTuple):
   row-sparse update; None means the method touches every row (dense updates only).
   ``loss`` is the summed loss of a batch, which the dense update differentiates.
   ``embeddings(params, vocab)`` and ``save_model(params, vocab, workdir)`` take host arrays.
+  ``solve(corpus) -> params``, where not None, computes the parameters in closed form from
+  the prepared data (the count matrix of PPMI and its SVD) instead of training them.
   """
 
   name: str
-  # What the method trains on: "windows" of the corpus (w2vjax.data); co-occurrence counts
-  # are the count-based methods' (issue 14).
+  # What the method trains on (a key of w2vjax.data.SOURCES): "windows" of the corpus, or
+  # "cooccurrence" counts.
   data: str
   constants: dict
   noise_shape: tuple[int, int]
@@ -58,6 +60,7 @@ class Method(NamedTuple):
   # Predictions the loss sums over in a batch (pairs; windows for CBOW): the reported
   # loss is per prediction.
   predictions: Callable[[Batch], jax.Array] = lambda batch: jnp.sum(batch.mask, dtype=jnp.int32)
+  solve: Callable | None = None
 
 
 CONTEXT_INITS = ("zeros", "uniform")
