@@ -89,9 +89,9 @@ def plot_step_time_vs_vocab(timing: list[dict], path: str | Path) -> None:
 
 def _headline(summary: list[dict], dataset: str, metric: str):
   """(means, sds) of one score per method; NaN where a method has none."""
-  key = f"{dataset}:{metric}"
+  key = f"{dataset}:{metric}" if metric else dataset
   return (np.array([s.get(f"{key}:mean", np.nan) for s in summary]),
-          np.array([s.get(f"{key}:sd", 0.0) for s in summary]))
+          np.nan_to_num([s.get(f"{key}:sd", 0.0) for s in summary]))
 
 
 def plot_quality_by_method(summary: list[dict], headline, path: str | Path) -> None:
@@ -102,8 +102,11 @@ def plot_quality_by_method(summary: list[dict], headline, path: str | Path) -> N
   for ax, (dataset, metric, title) in zip(axes, headline):
     means, sds = _headline(summary, dataset, metric)
     ax.barh(range(len(names)), np.nan_to_num(means), xerr=sds, color="C0", alpha=0.8)
+    for i in np.flatnonzero(np.isnan(means)):  # no bar is not a score of 0
+      ax.text(0, i, " n/a", va="center", fontsize=8)
     ax.set_yticks(range(len(names)), names if ax is axes[0] else [""] * len(names),
                   fontsize=8)
+    ax.invert_yaxis()  # the members in the study's order, top down
     ax.set_title(title, fontsize=10)
     ax.grid(True, axis="x", alpha=0.3)
   save_png(fig, path)
@@ -111,18 +114,24 @@ def plot_quality_by_method(summary: list[dict], headline, path: str | Path) -> N
 
 def plot_quality_vs_time(summary: list[dict], headline, path: str | Path) -> None:
   """Each headline score against end-to-end seconds (log): what a method's quality costs."""
-  fig = new_figure((4 * len(headline), 3.8))
+  fig = new_figure((4 * len(headline), 4.4))
   axes = np.atleast_1d(fig.subplots(1, len(headline)))
-  seconds = np.array([s["end_to_end_seconds:mean"] for s in summary])
+  from matplotlib import ticker  # as w2vjax.plot, matplotlib only once a figure is drawn
+  seconds, seconds_sd = _headline(summary, "end_to_end_seconds", "")
   for ax, (dataset, metric, title) in zip(axes, headline):
     means, sds = _headline(summary, dataset, metric)
     for i, entry in enumerate(summary):
       if not np.isnan(means[i]):
-        ax.errorbar(seconds[i], means[i], yerr=sds[i], marker="o", color=f"C{i % 10}",
-                    label=entry["method"])
+        ax.errorbar(seconds[i], means[i], xerr=seconds_sd[i], yerr=sds[i], marker="o",
+                    color=f"C{i % 10}", label=entry["method"])
     ax.set_xscale("log")
+    # Plain numbers: the default writes a narrow range's minor ticks as 3x10^0.
+    ax.xaxis.set_major_formatter(ticker.LogFormatter())
+    ax.xaxis.set_minor_formatter(ticker.LogFormatter(labelOnlyBase=False))
     ax.set_xlabel("end-to-end seconds")
     ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
-  axes[0].legend(fontsize=7)
+  fullest = max(axes, key=lambda ax: len(ax.get_legend_handles_labels()[1]))
+  fig.legend(*fullest.get_legend_handles_labels(), loc="outside lower center", ncols=4,
+             fontsize=8)
   save_png(fig, path)

@@ -186,12 +186,10 @@ def uninterrupted(resume_corpus, tmp_path_factory):
   return Embeddings.load(workdir / "vectors.bin").vectors
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_sigkill_then_resume_gives_the_same_vectors(resume_corpus, uninterrupted, tmp_path, seed):
-  workdir = tmp_path / "wd"
-  proc = subprocess.Popen(_train_cmd(resume_corpus, workdir), cwd=ROOT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _kill_and_resume(cmd, workdir, seed):
+  """Runs ``cmd``, kills it with SIGKILL at a random point after its first checkpoint,
+  runs it again to the end and returns the vectors it wrote."""
+  proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   deadline = time.time() + 300
   while not (workdir / "checkpoint.npz").exists() and time.time() < deadline:
     time.sleep(0.02)
@@ -200,12 +198,33 @@ def test_sigkill_then_resume_gives_the_same_vectors(resume_corpus, uninterrupted
   proc.send_signal(signal.SIGKILL)
   proc.wait()
   assert not (workdir / "vectors.bin").exists()  # it died in training, not after
-  done = subprocess.run(_train_cmd(resume_corpus, workdir), cwd=ROOT, capture_output=True,
-                        text=True, timeout=600)
+  done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-2000:]
-  resumed = Embeddings.load(workdir / "vectors.bin").vectors
-  np.testing.assert_allclose(resumed, uninterrupted, rtol=0, atol=1e-6)
   assert not list(workdir.glob(".*.tmp"))  # no temporary left behind
+  return Embeddings.load(workdir / "vectors.bin").vectors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sigkill_then_resume_gives_the_same_vectors(resume_corpus, uninterrupted, tmp_path, seed):
+  workdir = tmp_path / "wd"
+  resumed = _kill_and_resume(_train_cmd(resume_corpus, workdir), workdir, seed)
+  np.testing.assert_allclose(resumed, uninterrupted, rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_glove_resumes_bit_identically_after_sigkill(resume_corpus, tmp_path):
+  # GloVe trains through the same loop: its entries' epoch order and AdaGrad state resume.
+  glove = ["--config.architecture=glove", "--config.optimizer=adagrad",
+           "--config.learning_rate=0.05", "--config.lr_schedule=constant",
+           "--config.epochs=400", "--config.window=3"]
+  full = subprocess.run(_train_cmd(resume_corpus, tmp_path / "full") + glove, cwd=ROOT,
+                        capture_output=True, text=True, timeout=600)
+  assert full.returncode == 0, full.stderr[-2000:]
+  workdir = tmp_path / "wd"
+  resumed = _kill_and_resume(_train_cmd(resume_corpus, workdir) + glove, workdir, seed=4)
+  uninterrupted = Embeddings.load(tmp_path / "full" / "vectors.bin").vectors
+  np.testing.assert_allclose(resumed, uninterrupted, rtol=0, atol=1e-6)
 
 
 @pytest.mark.slow

@@ -100,36 +100,98 @@ def test_methods_study_runs_each_seed_of_stochastic_members_once_per_seed():
       "sgns_wiki9m_seed4": 4, "sgns_wiki9m_seed7": 7, "svd_wiki9m_seed4": 4}
   with pytest.raises(InputError, match="unknown study member"):
     runs(MethodsStudyConfig(members=("word2vec",)))
+  with pytest.raises(InputError, match="no seeds"):
+    runs(MethodsStudyConfig(seeds=()))
 
 
-def test_methods_summary_is_mean_and_sd_over_seeds_with_gaps_for_missing_scores():
-  from experiments.compare_methods import markdown_table, summarise
-  rows = [{"run": f"a{s}", "member": "a", "method": "A", "seed": s, "ws:spearman": v,
-           "sentence_polarity:accuracy": 0.6, "end_to_end_seconds": 10.0,
-           "train_seconds": 8.0, "peak_memory_mb": 100.0} for s, v in ((0, 0.5), (1, 0.7))]
-  rows.append({"run": "b0", "member": "b", "method": "B", "seed": 0, "ws:spearman": 0.4,
-               "end_to_end_seconds": 1.0, "train_seconds": 0.5, "peak_memory_mb": 50.0})
+def test_methods_study_config_round_trips_and_smoke_is_one_seed_in_process():
+  from experiments.compare_methods import MEMBERS, MethodsStudyConfig, runs
+  values = configs.load("compare_methods").to_dict()
+  assert values.pop("job") == "compare_methods"
+  study = MethodsStudyConfig.from_dict(values)
+  assert study == MethodsStudyConfig() and study.members == MEMBERS
+  with pytest.raises(InputError, match="unknown config field"):
+    MethodsStudyConfig.from_dict({**values, "bogus": 1})
+  smoke = dataclasses.replace(study, smoke=True).resolved()
+  assert smoke.seeds == (0,) and not smoke.subprocess
+  smoke_runs = runs(smoke)
+  assert list(smoke_runs) == [f"{m}_seed0" for m in MEMBERS]
+  for member, config in smoke_runs.values():
+    assert config.corpus == "bundled:text8-1m" and config.max_vocab == 2000
+    assert config.epochs == (3 if member == "glove_wiki9m" else 1)
+
+
+def _fake_eval(method: str, seed: int, ws353: float, polarity: bool = True) -> dict:
+  """An eval.json as experiments/training_run.py writes it, cut to what the study reads."""
+  evaluation = {"EN-WS-353-ALL.txt": {"spearman": ws353, "pairs": 300},
+                "EN-RW-STANFORD.txt": {"spearman": ws353 / 2, "pairs": 1500},
+                "questions-words.txt": {"3cosadd": ws353 / 10, "3cosmul": ws353 / 9}}
+  if polarity:  # sparse PPMI rows have no classification score
+    evaluation["sentence_polarity"] = {"accuracy": 0.6 + seed / 100, "folds": 10}
+  return {"method": method, "config": {"seed": seed}, "startup_seconds": 1.0,
+          "compile_seconds": 2.0, "train_seconds": 7.0 + seed, "peak_memory_mb": 100.0,
+          "metrics": [], "evaluation": evaluation}
+
+
+def test_methods_summary_is_mean_and_sd_over_seeds_with_gaps_for_missing_scores(tmp_path):
+  from experiments import study_plots
+  from experiments.compare_methods import HEADLINE, _row, markdown_table, summarise
+  # The deterministic member first: the scores it lacks still get columns.
+  rows = [_row("ppmi_seed0", "ppmi", _fake_eval("PPMI", 0, 0.4, polarity=False))]
+  rows += [_row(f"sgns_seed{s}", "sgns", _fake_eval("SGNS", s, v))
+           for s, v in ((0, 0.5), (1, 0.7))]
   summary = summarise(rows)
-  assert summary[0]["ws:spearman:mean"] == pytest.approx(0.6)
-  assert summary[0]["ws:spearman:sd"] == pytest.approx(0.1414, abs=1e-4)
-  assert summary[1]["runs"] == 1 and np.isnan(summary[1]["sentence_polarity:accuracy:mean"])
+  assert [(e["member"], e["runs"]) for e in summary] == [("ppmi", 1), ("sgns", 2)]
+  ppmi, sgns = summary
+  assert sgns["EN-WS-353-ALL.txt:spearman:mean"] == pytest.approx(0.6)
+  assert sgns["EN-WS-353-ALL.txt:spearman:sd"] == pytest.approx(0.1414, abs=1e-4)
+  assert sgns["end_to_end_seconds:mean"] == pytest.approx(10.5)  # startup+compile+train
+  assert sgns["train_seconds:sd"] == pytest.approx(0.7071, abs=1e-4)
+  assert np.isnan(ppmi["sentence_polarity:accuracy:mean"])
+  assert ppmi["EN-WS-353-ALL.txt:spearman:sd"] == 0.0  # one run: sd 0, not shown
   table = markdown_table(summary)
-  assert "| A | 2 | 0.600 ± 0.141 | 0.600 ± 0.000 | 10 ± 0 |" in table
-  assert "| B | 1 | 0.400 | - | 1 |" in table
+  assert table.startswith("Mean ± sd over seeds")
+  assert ("| method | runs | WS-353-ALL | RW-STANFORD | analogy 3CosAdd | analogy 3CosMul | "
+          "rt-polarity | end to end (s) | training (s) | peak MB |") in table
+  assert "| PPMI | 1 | 0.400 | 0.200 | 4.0% | 4.4% | - | 10.0 | 7.0 | 100 |" in table
+  assert ("| SGNS | 2 | 0.600 ± 0.141 | 0.300 ± 0.071 | 6.0% ± 1.4% | 6.7% ± 1.6% | "
+          "0.605 ± 0.007 | 10.5 ± 0.7 | 7.5 ± 0.7 | 100 ± 0 |") in table
+  # A run resumed after it finished reports the resume's seconds; its metrics keep the
+  # loop's clock, which the study reads.
+  resumed = {**_fake_eval("SGNS", 2, 0.6), "train_seconds": 0.5,
+             "metrics": [{"elapsed_sec": 40.0}, {"elapsed_sec": 90.0}]}
+  assert _row("sgns_seed2", "sgns", resumed)["train_seconds"] == 90.0
+  study_plots.plot_quality_by_method(summary, HEADLINE, tmp_path / "by_method.png")
+  study_plots.plot_quality_vs_time(summary, HEADLINE, tmp_path / "vs_time.png")
+  for name in ("by_method.png", "vs_time.png"):
+    assert (tmp_path / name).read_bytes()[:8] == PNG
 
 
 @pytest.mark.slow
 def test_smoke_methods_study_trains_every_method(tmp_path):
+  # About 75 s on 2 CPU cores: seven members, one seed, in this process.
   from experiments.compare_methods import MEMBERS, MethodsStudyConfig, run_study
-  summary, table = run_study(MethodsStudyConfig(smoke=True, subprocess=False), tmp_path)
+  summary, table = run_study(MethodsStudyConfig(smoke=True), tmp_path)
   assert [s["member"] for s in summary] == list(MEMBERS)
+  # Random vectors score about 0 on WS-353 (sd 0.12 on the 73 pairs in 2,000 words) and 0.05%
+  # on the 540 analogies; the smoke members reach 0.25-0.61 and 2.8-28%, SGNS 0.35 and 3.1%.
   for entry in summary:
-    # Random vectors score about 0; on 1M words the smoke members reach 0.29-0.61.
-    assert entry["EN-WS-353-ALL.txt:spearman:mean"] > 0.2, entry["method"]
+    assert entry["EN-WS-353-ALL.txt:spearman:mean"] > 0.15, entry["method"]
+    assert entry["questions-words.txt:3cosadd:mean"] > 0.01, entry["method"]
     assert entry["end_to_end_seconds:mean"] > 0 and entry["peak_memory_mb:mean"] > 0
+  sgns = summary[MEMBERS.index("sgns_wiki9m")]
+  assert sgns["EN-WS-353-ALL.txt:spearman:mean"] > 0.25
+  for entry in summary:  # sparse PPMI rows have no classification score
+    polarity = entry["sentence_polarity:accuracy:mean"]
+    assert np.isnan(polarity) if entry["member"] == "ppmi_wiki9m" else polarity > 0.55
+  assert table.startswith("Mean ± sd over seeds") and "| analogy 3CosMul |" in table
   assert "| PPMI (cds 0.75, shift 1) | 1 |" in table
   assert (tmp_path / "results.md").read_text() == table
   with open(tmp_path / "results.csv") as f:
+    assert [r["member"] for r in csv.DictReader(f)] == list(MEMBERS)
+  with open(tmp_path / "summary.csv") as f:
     assert len(list(csv.DictReader(f))) == len(MEMBERS)
   for name in ("quality_by_method.png", "quality_vs_time.png"):
     assert (tmp_path / name).read_bytes()[:8] == PNG
+  # Every run counted in an empty cache of its own, gone once it finished.
+  assert not list((tmp_path / "runs").glob("*/cache"))
