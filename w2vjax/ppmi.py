@@ -21,7 +21,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 from jax.experimental import sparse as jsparse
 
-from w2vjax import io_utils
+from w2vjax import io_utils, text
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError
 
@@ -185,7 +185,7 @@ class SparseEmbeddings:
     with io_utils.atomic_open(Path(workdir) / SPARSE_VECTORS_FILENAME, "wb") as f:
       np.savez(f, data=self.matrix.data, indices=self.matrix.indices,
                indptr=self.matrix.indptr, shape=np.asarray(self.matrix.shape),
-               words=np.frombuffer("\n".join(self.words).encode("utf-8"), np.uint8))
+               words=text.pack_words(self.words))
 
   @classmethod
   def load(cls, path: str | os.PathLike) -> SparseEmbeddings:
@@ -193,4 +193,4 @@ class SparseEmbeddings:
     with np.load(path) as z:
       matrix = scipy.sparse.csr_matrix((z["data"], z["indices"], z["indptr"]),
                                        shape=tuple(z["shape"]))
-      return cls(tuple(bytes(z["words"]).decode("utf-8").split("\n")), matrix)
+      return cls(text.unpack_words(z["words"]), matrix)

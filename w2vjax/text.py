@@ -191,6 +191,15 @@ def encode_file(path: str | os.PathLike) -> EncodedText:
                      np.frombuffer(line_lengths, np.int64).copy())
 
 
+def pack_words(words) -> np.ndarray:
+  """Words as one uint8 array (UTF-8, newline-separated): how .npz files here store them."""
+  return np.frombuffer("\n".join(words).encode("utf-8"), np.uint8)
+
+
+def unpack_words(packed: np.ndarray) -> tuple[str, ...]:
+  return tuple(bytes(packed).decode("utf-8").split("\n"))
+
+
 def default_cache_dir() -> Path:
   return Path(os.environ.get("W2VJAX_CACHE", Path.home() / ".cache" / "w2vjax"))
 
@@ -214,12 +223,12 @@ def load_encoded(path: str | os.PathLike, cache_dir: str | os.PathLike | None = 
   entry = Path(cache_dir or default_cache_dir()) / f"{path.name}.{cache_key(path)}.npz"
   if entry.is_file():
     with np.load(entry) as z:
-      words = tuple(bytes(z["words"]).decode("utf-8").split("\n")) if len(z["counts"]) else ()
+      words = unpack_words(z["words"]) if len(z["counts"]) else ()
       return EncodedText(Vocab(words, z["counts"]), z["ids"], z["line_lengths"])
   encoded = encode_file(path)
   entry.parent.mkdir(parents=True, exist_ok=True)
   with io_utils.atomic_open(entry, "wb") as f:
     np.savez(f, ids=encoded.ids, line_lengths=encoded.line_lengths,
              counts=encoded.vocab.counts,
-             words=np.frombuffer("\n".join(encoded.vocab.words).encode("utf-8"), np.uint8))
+             words=pack_words(encoded.vocab.words))
   return encoded
