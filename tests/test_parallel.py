@@ -5,13 +5,17 @@ Each check runs in a subprocess, because the device count is fixed when JAX star
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from w2vjax.datasets import write_topic_corpus
 
 pytestmark = pytest.mark.slow  # every check starts JAX in subprocesses
 
@@ -127,3 +131,72 @@ def test_two_processes_train_identical_tables(topic_corpus, tmp_path):
   assert not (tmp_path / "p1").exists()  # only process 0 writes
   summary = json.loads((tmp_path / "p0" / "eval.json").read_text())
   assert summary["devices"] == 2
+
+
+def _two_processes(corpus, workdir, *flags, per_process=((), ())):
+  """Starts the 2 processes of one run (1 CPU device each) that share ``workdir``, as
+  processes on a shared file system do."""
+  port = _free_port()
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  return [subprocess.Popen(
+      [sys.executable, "-m", "experiments.run", "--experiment=quickstart",
+       f"--workdir={workdir}", f"--config.corpus={corpus}", "--config.min_count=1",
+       "--config.dim=16", "--config.batch_size=128", "--config.subsample=0", *flags,
+       *per_process[i], f"--coordinator=127.0.0.1:{port}", "--num_processes=2",
+       f"--process_id={i}"],
+      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+      for i in range(2)]
+
+
+def _finish(procs, timeout=300):
+  """(return codes, stdouts, last stderr lines); a hung process fails the test."""
+  outputs = [p.communicate(timeout=timeout) for p in procs]
+  lines = [err.strip().splitlines()[-1] if err.strip() else "" for _, err in outputs]
+  return [p.returncode for p in procs], [out for out, _ in outputs], lines
+
+
+def _fingerprint(stdout, index):
+  return next(l for l in stdout.splitlines() if l.startswith(f"process {index}/2: tables")
+              ).split()[3]
+
+
+def test_sigterm_to_one_process_stops_both_and_the_run_resumes(tmp_path):
+  path = tmp_path / "topics.txt"
+  write_topic_corpus(path, lines=400)
+  # About 1300 steps of some 15 ms (2 processes, CPU collectives): long enough to be
+  # interrupted. No checkpoint but the one the signal asks for.
+  flags = ("--config.epochs=20", "--config.steps_per_call=64",
+           "--config.checkpoint_every_seconds=1000", "--config.log_every_seconds=0.05")
+  workdir = tmp_path / "run"
+  procs = _two_processes(path, workdir, *flags)
+  deadline = time.time() + 300
+  while not (workdir / "metrics.jsonl").exists() and time.time() < deadline:
+    time.sleep(0.05)
+  procs[1].send_signal(signal.SIGTERM)  # the process that writes nothing
+  codes, _, lines = _finish(procs)
+  assert codes == [130, 130], lines
+  assert "run the same command to resume" in lines[0]
+  assert all(line.startswith("stopped by signal at step") for line in lines)
+  assert lines[0].split()[5].rstrip(";") == lines[1].split()[5]  # the same step
+  assert (workdir / "checkpoint.npz").exists() and not (workdir / "vectors.bin").exists()
+
+  codes, resumed, lines = _finish(_two_processes(path, workdir, *flags))
+  assert codes == [0, 0], lines
+  codes, full, lines = _finish(_two_processes(path, tmp_path / "full", *flags))
+  assert codes == [0, 0], lines
+  # Both processes resumed from the one checkpoint: their tables equal an uninterrupted run's.
+  assert _fingerprint(resumed[0], 0) == _fingerprint(resumed[1], 1) == _fingerprint(full[0], 0)
+
+
+def test_nan_stops_both_processes_with_the_same_error(tmp_path):
+  path = tmp_path / "topics.txt"
+  write_topic_corpus(path, lines=400)
+  # Process 0 reports every call and process 1 almost never: without agreement the first
+  # to see the NaN would leave the other waiting in a collective.
+  procs = _two_processes(path, tmp_path / "run", "--config.epochs=20",
+                         "--config.steps_per_call=64", "--config.learning_rate=1e30",
+                         per_process=(("--config.log_every_seconds=0.001",),
+                                      ("--config.log_every_seconds=1000",)))
+  codes, _, lines = _finish(procs)
+  assert codes == [1, 1], lines
+  assert lines[0] == lines[1] and lines[0].startswith("error: loss became "), lines

@@ -7,12 +7,13 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from w2vjax import Embeddings, TrainConfig, memory, methods, train
+from w2vjax import Embeddings, TrainConfig, memory, methods, parallel, train
 from w2vjax.datasets import write_topic_corpus
 from w2vjax.errors import InputError
 from w2vjax.text import Vocab
@@ -267,3 +268,14 @@ def test_unreadable_checkpoint_is_reported(resume_corpus, tmp_path):
   (tmp_path / "checkpoint.npz").write_bytes(b"not a zip file")
   with pytest.raises(InputError, match="cannot resume from .*checkpoint.npz"):
     train(cfg, workdir=tmp_path, show_progress=False)
+
+
+def test_devices_of_a_process_out_of_order_are_refused():
+  def devices(*processes):
+    return [types.SimpleNamespace(process_index=p) for p in processes]
+
+  parallel.check_device_order(devices(0, 0, 1, 1))
+  parallel.check_device_order(devices(1, 1, 0, 0))  # any order of whole blocks
+  for bad in [(0, 1, 0, 1), (0, 0, 0, 1)]:
+    with pytest.raises(InputError, match="not contiguous and equal in number"):
+      parallel.check_device_order(devices(*bad))

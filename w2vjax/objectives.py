@@ -67,25 +67,42 @@ def sampled_softmax_loss(u_t: jax.Array, v_c: jax.Array, v_negs: jax.Array,
   return jax.nn.logsumexp(jnp.concatenate([true_logit[None], noise_logits])) - true_logit
 
 
+def _negative_sampling_pair(log_noise: jax.Array | None) -> Callable:
+  return lambda u_t, v_c, v_negs, c, negs: negative_sampling_loss(u_t, v_c, v_negs)
+
+
+def _log_k(negs: jax.Array) -> jax.Array:
+  return jnp.log(jnp.float32(negs.shape[-1]))
+
+
+def _nce_pair(log_noise: jax.Array) -> Callable:
+  def loss(u_t, v_c, v_negs, c, negs):
+    log_k = _log_k(negs)
+    return nce_loss(u_t, v_c, v_negs, log_noise[c] + log_k, log_noise[negs] + log_k)
+  return loss
+
+
+def _sampled_softmax_pair(log_noise: jax.Array) -> Callable:
+  def loss(u_t, v_c, v_negs, c, negs):
+    return sampled_softmax_loss(u_t, v_c, v_negs, log_noise[negs] + _log_k(negs), negs == c)
+  return loss
+
+
+# Each K-sample objective's pair loss, built from log q(w) [V] of the noise distribution.
+PAIR_LOSSES = {"negative_sampling": _negative_sampling_pair, "nce": _nce_pair,
+               "sampled_softmax": _sampled_softmax_pair}
+
+
 def sampled_pair_loss(objective: str, log_noise: jax.Array | None) -> Callable:
-  """One K-sample objective as ``loss(u_t, v_c, v_negs, c, negs)`` for a single pair.
+  """One K-sample objective (a key of ``PAIR_LOSSES``) as ``loss(u_t, v_c, v_negs, c, negs)``
+  for a single pair.
 
   Rows come first so that both update paths differentiate the same function with respect
   to them; the ids ``c`` [] and ``negs`` [K] look up log q(w) in ``log_noise`` [V].
   """
-  if objective == "negative_sampling":
-    return lambda u_t, v_c, v_negs, c, negs: negative_sampling_loss(u_t, v_c, v_negs)
-  if objective not in ("nce", "sampled_softmax"):
+  if objective not in PAIR_LOSSES:
     raise ValueError(f"unknown K-sample objective {objective!r}")
-
-  def loss(u_t, v_c, v_negs, c, negs):
-    log_k = jnp.log(jnp.float32(negs.shape[-1]))
-    log_kq_negs = log_noise[negs] + log_k
-    if objective == "nce":
-      return nce_loss(u_t, v_c, v_negs, log_noise[c] + log_k, log_kq_negs)
-    return sampled_softmax_loss(u_t, v_c, v_negs, log_kq_negs, negs == c)
-
-  return loss
+  return PAIR_LOSSES[objective](log_noise)
 
 
 def softmax_centre_loss(u_t: jax.Array, V: jax.Array, contexts: jax.Array,

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -65,7 +66,45 @@ def make_topology(num_devices: int = 0, mode: str = "shard_map") -> Topology:
   if jax.process_count() > 1 and num_devices not in (0, len(devices)):
     raise InputError("a multi-process run uses every device: leave num_devices at 0")
   chosen = devices[:num_devices or len(devices)]
+  check_device_order(chosen)
   return Topology(Mesh(np.array(chosen), (AXIS,)), mode)
+
+
+def check_device_order(devices) -> None:
+  """Refuses a device list whose processes are not contiguous and equal in size.
+
+  The step finds a device's slice of its process's data from the device's mesh position
+  (position modulo the devices per process), so each process's devices must sit in one
+  block of equal length. JAX orders ``jax.devices()`` that way; a runtime that did not
+  would silently train some centres twice and others never.
+  """
+  processes = [d.process_index for d in devices]
+  order = list(dict.fromkeys(processes))
+  per_process = len(devices) // len(order)
+  if len(devices) % len(order) or processes != [p for p in order for _ in range(per_process)]:
+    raise InputError("the devices of each process are not contiguous and equal in number "
+                     f"in jax.devices() (process of each device: {processes}); the data "
+                     "split assumes they are")
+
+
+def agree_any(flags) -> tuple[bool, ...]:
+  """Each flag OR-ed over every process of the run (no communication in a 1-process run).
+
+  Decisions that lead to collectives or to leaving the loop (stop on a signal, report and
+  check the loss, save) must be taken by all processes at the same step, or one process
+  waits forever in a collective the others never enter.
+  """
+  flags = np.asarray(flags, np.int32)
+  if jax.process_count() > 1:
+    flags = np.asarray(multihost_utils.process_allgather(flags)).reshape(-1, len(flags)).max(0)
+  return tuple(bool(f) for f in flags)
+
+
+def leave_together(reason: str) -> None:
+  """Waits until every process reaches this point (no-op in a 1-process run): one that
+  leaves early takes the distributed runtime, and the others, down with it."""
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices(f"w2vjax: {reason}")
 
 
 def check_batch(batch_size: int, topology: Topology) -> int:

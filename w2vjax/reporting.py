@@ -58,7 +58,9 @@ class Reporter:
               "words_per_sec": (words - self.last_words) / (now - self.last_time),
               "devices": self.devices, "elapsed_sec": self.elapsed_before + now - self.start}
     self.last_time, self.last_words = now, words
-    if not np.isfinite(record["loss"]):
+    # The loss is summed over every device, so all processes see the same value; agreeing
+    # still makes sure that none raises while another goes on into the next collective.
+    if parallel.agree_any((not np.isfinite(record["loss"]),))[0]:
       raise FloatingPointError(f"loss became {record['loss']} by step {step}; the learning "
                                f"rate ({lr:g} now) is probably too high")
     self.history.append(record)

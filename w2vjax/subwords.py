@@ -223,9 +223,10 @@ class SubwordModel:
     rows = self.rows(word)
     return self.word_vector(word) if len(rows) else None
 
-  def embeddings(self) -> Embeddings:
-    """The vocabulary's word vectors, composed as ``word_vector`` composes them."""
-    ids, counts = ngram_table(self.words, self.minn, self.maxn, self.buckets)
+  def embeddings(self, table: tuple[np.ndarray, np.ndarray] | None = None) -> Embeddings:
+    """The vocabulary's word vectors, composed as ``word_vector`` composes them, from
+    ``ngram_table``'s (ids, counts) for the vocabulary (computed if not given)."""
+    ids, counts = table or ngram_table(self.words, self.minn, self.maxn, self.buckets)
     # One sparse [V, V + buckets] product: a [V, W, d] gather would not fit for 70k words.
     mask = np.arange(ids.shape[1])[None, :] < counts[:, None]
     indptr = np.concatenate([[0], np.cumsum(counts)])

@@ -161,20 +161,22 @@ def _after_call(config: TrainConfig, data: TrainingData, opt: optim.Optimizer, s
                 num_steps: int, finished: bool, stopping: bool) -> None:
   """Reports (before saving: a NaN loss stops the run before it reaches a checkpoint) and
   saves a checkpoint when one is due; raises Interrupted on a stop request."""
-  save = workdir is not None and (
-      stopping or finished
-      or time.perf_counter() - clock.last_save >= config.checkpoint_every_seconds)
+  timer = time.perf_counter() - clock.last_save >= config.checkpoint_every_seconds
+  # Every process must report (and check the loss), save and stop at the same call.
+  stopping, timer, due = parallel.agree_any((stopping, timer, reporter.due()))
   epoch, i, step = position.epoch, position.step_in_epoch, position.step
-  if save or finished or i == num_steps or reporter.due():
+  if stopping or finished or timer or due or i == num_steps:
     words = data.raw_words * (epoch + i / num_steps)
     reporter.report(clock.totals, step, epoch + 1, words, float(opt.schedule(step - 1)))
     clock.totals = zero_totals(topology)
-  if save:
+  if stopping or finished or timer:  # a save point on every process; only the first writes
     t = time.perf_counter()
-    checkpoint.save(workdir, state, position, config.to_dict(), reporter.history)
+    if workdir is not None:
+      checkpoint.save(workdir, state, position, config.to_dict(), reporter.history)
     clock.last_save = time.perf_counter()
     clock.save_seconds += clock.last_save - t
   if stopping:
+    parallel.leave_together("stopped by signal")  # the first process saves before anyone exits
     where = f"; checkpoint saved in {workdir}: run the same command to resume"
     raise Interrupted(f"stopped by signal at step {step}" + (where if workdir else ""))
 

@@ -181,8 +181,7 @@ def build(config, vocab) -> Method:
     return _windows(
         config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
         subword.subword_inputs, slots, subword.LEARNING_RATE, len(vocab) + config.buckets,
-        subword.model_exporters(config.minn, config.maxn, config.buckets),
-        subword.ngram_constants(vocab.words, config.minn, config.maxn, config.buckets))
+        *subword.subword_parts(vocab.words, config.minn, config.maxn, config.buckets))
   # word2vec.c's orientation reads one set of noise words, or one Huffman path, per window
   # (hierarchical softmax has no noise to share); fastText's scores each pair on its own.
   if config.share_negatives or config.objective == "hierarchical_softmax":

@@ -21,10 +21,10 @@ from w2vjax.methods.skipgram import centre_inputs
 LEARNING_RATE = 0.05  # fastText's default for skip-gram
 
 
-def ngram_constants(words, minn: int, maxn: int, buckets: int) -> dict:
-  """Each word's rows of u (its own, then its n-grams' ``V + bucket``) and their weights."""
-  ids, counts = subwords.ngram_table(list(words), minn, maxn, buckets)
-  rows = len(words) + buckets
+def ngram_constants(table: tuple[np.ndarray, np.ndarray], rows: int) -> dict:
+  """Each word's rows of u (its own, then its n-grams' ``V + bucket``) and their weights,
+  from ``subwords.ngram_table``'s (ids, counts); ``rows`` is u's length."""
+  ids, counts = table
   weights = (np.arange(ids.shape[1])[None, :] < counts[:, None]).astype(np.float32)
   return {"ngrams": jnp.asarray(np.minimum(ids, rows - 1), jnp.int32),
           "ngram_weights": jnp.asarray(weights)}
@@ -40,13 +40,20 @@ def model(params: dict, vocab, minn: int, maxn: int, buckets: int) -> subwords.S
                                minn, maxn, buckets)
 
 
-def model_exporters(minn: int, maxn: int, buckets: int):
-  """``(embeddings, save_model)``: the vocabulary's composed vectors, and model.npz with
-  the n-gram table (for out-of-vocabulary words: w2vjax.print_vectors, w2vjax.evaluate)."""
+def subword_parts(words, minn: int, maxn: int, buckets: int):
+  """``((embeddings, save_model), constants)`` of the method, from one n-gram table.
+
+  ``embeddings`` gives the vocabulary's composed vectors and ``save_model`` writes
+  model.npz with the n-gram table (for out-of-vocabulary words: w2vjax.print_vectors,
+  w2vjax.evaluate). Hashing every n-gram of a large vocabulary takes seconds, so the table
+  the step reads is also the one the export composes vectors with.
+  """
+  table = subwords.ngram_table(list(words), minn, maxn, buckets)
+
   def embeddings(params, vocab):
-    return model(params, vocab, minn, maxn, buckets).embeddings()
+    return model(params, vocab, minn, maxn, buckets).embeddings(table)
 
   def save_model(params, vocab, workdir):
     model(params, vocab, minn, maxn, buckets).save(Path(workdir) / subwords.MODEL_FILENAME)
 
-  return embeddings, save_model
+  return (embeddings, save_model), ngram_constants(table, len(words) + buckets)
