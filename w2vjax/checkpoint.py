@@ -17,12 +17,13 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from w2vjax import io_utils
+from w2vjax import io_utils, parallel
 
 FILENAME = "checkpoint.npz"
 # Fields that may change between a run and its resumption: they do not affect the vectors.
 RESUMABLE_CHANGES = frozenset({"log_every_seconds", "checkpoint_every_seconds", "resume",
-                               "eval_restrict_vocab", "cache_dir", "parallel", "tensorboard"})
+                               "eval_restrict_vocab", "cache_dir", "parallel", "tensorboard",
+                               "shard_tables"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,8 +41,9 @@ def save(workdir: str | os.PathLike, state, position: Position, config: dict,
          history: list[dict]) -> None:
   """Writes the checkpoint atomically: a kill leaves the previous one or this one."""
   state = state.replace(key=jax.random.key_data(state.key))
-  # This process's copy of each (replicated) array: the whole value, on any device count.
-  leaves = [leaf.addressable_data(0) for leaf in jax.tree.leaves(state)]
+  # The whole value of each array (its shards gathered, or this process's replica), on
+  # any device count; placement.Placement.to_host has already cut off any padding rows.
+  leaves = parallel.to_host(jax.tree.leaves(state))
   meta = {"position": dataclasses.asdict(position), "config": config, "history": history}
   arrays = {f"leaf_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
   with io_utils.atomic_open(path_in(workdir), "wb") as f:

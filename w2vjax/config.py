@@ -65,6 +65,10 @@ class TrainConfig:
   # Devices: the global batch_size is split evenly over them.
   parallel: str = "shard_map"  # shard_map | pmap: two wrappers of one per-device step
   num_devices: int = 0  # 0: every device (every process's, in a multi-process run)
+  # Split the tables (and their optimizer state) by rows over the devices instead of
+  # replicating them: each device holds 1/num_devices of them (w2vjax.placement). One
+  # process, parallel=shard_map.
+  shard_tables: bool = False
   # Reporting and checkpoints (with a workdir).
   log_every_seconds: float = 10.0
   checkpoint_every_seconds: float = 300.0

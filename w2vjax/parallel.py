@@ -9,6 +9,10 @@ reduce to the plain step.
 
 Across processes (``jax.distributed``), the mesh spans every process's devices; each
 process holds its own share of the corpus and its devices sample centre words from it.
+
+With ``shard_tables`` the tables are split by rows over the mesh instead of replicated
+(w2vjax.placement), and the step is one program over the global batch that XLA's SPMD
+partitioner splits (w2vjax.step); that needs shard_map's mesh and one process.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Topology:
 
   mesh: Mesh
   mode: str  # shard_map | pmap
+  shard_tables: bool = False  # tables split by rows over the mesh, not replicated
 
   @property
   def num_devices(self) -> int:
@@ -56,10 +61,19 @@ def initialize_distributed(coordinator: str, num_processes: int, process_id: int
                              process_id=process_id)
 
 
-def make_topology(num_devices: int = 0, mode: str = "shard_map") -> Topology:
+def make_topology(num_devices: int = 0, mode: str = "shard_map",
+                  shard_tables: bool = False) -> Topology:
   """A 1-D mesh over the first ``num_devices`` devices (0: all of them, every process's)."""
   if mode not in MODES:
     raise InputError(f"unknown parallel {mode!r}; choose one of {MODES}")
+  if shard_tables and mode != "shard_map":
+    raise InputError(f"shard_tables needs parallel=shard_map, not {mode}: pmap keeps a "
+                     "whole copy of every argument on each device")
+  if shard_tables and jax.process_count() > 1:
+    # Every process would have to sample the same global batch, while each holds its own
+    # share of the corpus: not supported.
+    raise InputError("shard_tables runs in one process (its devices); a multi-process run "
+                     "replicates the tables")
   devices = jax.devices()
   if num_devices < 0 or num_devices > len(devices):
     raise InputError(f"num_devices={num_devices} but {len(devices)} devices are available")
@@ -67,7 +81,7 @@ def make_topology(num_devices: int = 0, mode: str = "shard_map") -> Topology:
     raise InputError("a multi-process run uses every device: leave num_devices at 0")
   chosen = devices[:num_devices or len(devices)]
   check_device_order(chosen)
-  return Topology(Mesh(np.array(chosen), (AXIS,)), mode)
+  return Topology(Mesh(np.array(chosen), (AXIS,)), mode, shard_tables)
 
 
 def check_device_order(devices) -> None:
@@ -147,8 +161,14 @@ def per_device_copies(tree, topology: Topology):
 
 
 def to_host(tree):
-  """NumPy copies of replicated arrays, read from this process's first copy."""
-  return jax.tree.map(lambda x: np.asarray(x.addressable_data(0)), tree)
+  """NumPy copies of whole arrays: a sharded array's shards gathered, a replicated one read
+  from this process's first copy (other processes' copies are not addressable here)."""
+  def host(x):
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+      return np.asarray(x.addressable_data(0))
+    return np.asarray(x)
+
+  return jax.tree.map(host, tree)
 
 
 def wrap(device_step: Callable, topology: Topology, num_replicated: int,

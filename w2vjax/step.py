@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from w2vjax import corpus as corpus_lib
-from w2vjax import optim, parallel
+from w2vjax import optim, parallel, placement
 from w2vjax.config import TrainConfig
 from w2vjax.data import SOURCES
 from w2vjax.errors import InputError
@@ -105,11 +105,40 @@ def batch_splits(config: TrainConfig, topology: parallel.Topology) -> int:
 
 def _collectives(topology: parallel.Topology):
   """(psum, all_gather) over the mesh; identities on one device, where each would still
-  cost a few us of a 70 us step on a CPU."""
-  if topology.num_devices == 1:
+  cost a few us of a 70 us step on a CPU, and with sharded tables, where the step is one
+  program over the global batch."""
+  if topology.num_devices == 1 or topology.shard_tables:
     return (lambda x: x), (lambda x: x)
   return (functools.partial(jax.lax.psum, axis_name=parallel.AXIS),
           functools.partial(jax.lax.all_gather, axis_name=parallel.AXIS, tiled=True))
+
+
+def _own_part(config: TrainConfig, topology: parallel.Topology) -> Callable:
+  """``own_part(bits, start) -> (bits, start)``: the draws and first centre of the part of
+  the global batch this program trains.
+
+  Replicated tables: each device's rows of the global batch's draws, and its slice of its
+  process's part of the global batch. Sharded tables: the whole global batch, whose
+  leading axis the step then splits over the devices (``Placement.constrain_batch``).
+  """
+  if topology.shard_tables:
+    return lambda bits, start: (bits, start)
+  device_batch = parallel.check_batch(config.batch_size, topology)
+  local_count = len(topology.local_devices)
+
+  def own_part(bits, start):
+    device = jax.lax.axis_index(parallel.AXIS)
+    return (jax.lax.dynamic_slice_in_dim(bits, device * device_batch, device_batch),
+            start + (device % local_count) * device_batch)
+
+  return own_part
+
+
+def _loss(method: Method, topology: parallel.Topology) -> Callable:
+  """The method's loss, or its own loss for tables split by rows where it has one."""
+  if topology.shard_tables and method.sharded_loss is not None:
+    return method.sharded_loss(topology)
+  return method.loss
 
 
 def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
@@ -123,41 +152,48 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
   order. Step n's random draws come from ``state.key`` folded with n, so they do not
   depend on how steps are split into calls. ``totals`` holds running sums of the loss and
   of the pairs trained (see ``zero_totals``). The state and totals are donated: the tables
-  are updated in place, not copied. Pass them replicated on the topology
-  (``parallel.replicate``): other placements are resharded at every call.
+  are updated in place, not copied. Pass them placed on the topology
+  (``placement.make_placement(topology, method).place``): other placements are resharded
+  at every call.
+
+  With replicated tables the step is written for one device and run on each (``parallel.
+  wrap``). With ``topology.shard_tables`` it is one program over the global batch, jitted
+  with the tables split by rows and the batch split over the devices: XLA's SPMD
+  partitioner turns a row gather into local gathers of each device's own rows and an
+  all-reduce, and a row update into each device updating the rows it owns (the routing
+  to the owners); no table is ever gathered whole.
   """
   topology = topology or parallel.make_topology(1, config.parallel)
   dense = resolve_update(config, method) == "dense"
-  device_batch = parallel.check_batch(config.batch_size, topology)
+  parallel.check_batch(config.batch_size, topology)
   process_batch = config.batch_size // topology.num_processes
-  local_count = len(topology.local_devices)
   source = SOURCES[method.data]
   width = source.bits_per_item(config, method)
-  loss_and_grad = jax.value_and_grad(method.loss)
+  loss_and_grad = jax.value_and_grad(_loss(method, topology))
   psum, all_gather = _collectives(topology)
-  splits = batch_splits(config, topology)
+  splits = 1 if topology.shard_tables else batch_splits(config, topology)
+  own_part = _own_part(config, topology)
+  layout = placement.make_placement(topology, method)
 
   def one_step(state: TrainState, totals: dict, constants: dict, start: jax.Array,
                bits: jax.Array, epoch):
-    # This device's rows of the global batch's draws, and its slice of its process's part
-    # of the global batch.
-    device = jax.lax.axis_index(parallel.AXIS)
-    bits = jax.lax.dynamic_slice_in_dim(bits, device * device_batch, device_batch)
-    batch = source.batch_from_bits(bits, epoch, start + (device % local_count) * device_batch,
-                                   config, method, constants)
+    bits, first = own_part(bits, start)
+    batch = layout.constrain_batch(
+        source.batch_from_bits(bits, epoch, first, config, method, constants))
     if dense:
       loss, grads = psum(loss_and_grad(state.params, constants, batch))
       params, opt_state = optim.dense_update(opt, state.params, state.opt_state, grads)
     else:
       loss, updates = row_grads_in_parts(method, state.params, constants, batch, splits)
-      # Every replica applies the touched rows of the whole global batch.
+      # Every replica applies the touched rows of the whole global batch (with sharded
+      # tables, each device the rows it owns).
       loss, updates = psum(loss), all_gather(updates)
       params, opt_state = optim.sparse_updates(opt, state.params, state.opt_state, updates)
     # Running sums stay on the device; the host reads them once per report, because
     # fetching (or stacking) one tiny array per step costs more than the step itself.
     pairs = psum(method.predictions(batch))
     totals = {"loss_sum": totals["loss_sum"] + loss, "pairs": totals["pairs"] + pairs}
-    return TrainState(state.step + 1, params, opt_state, state.key), totals
+    return layout.constrain(TrainState(state.step + 1, params, opt_state, state.key)), totals
 
   def device_steps(state, totals, constants, start, num_steps, epoch):
     # The draws of BITS_CHUNK steps at a time, in one vectorised call: a step of the
@@ -176,14 +212,21 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
     return jax.lax.fori_loop(0, (num_steps + BITS_CHUNK - 1) // BITS_CHUNK, chunk,
                              (state, totals))
 
-  wrapped = parallel.wrap(device_steps, topology, num_replicated=5, num_blocked=1)
+  if topology.shard_tables:
+    # Inputs keep the placement they arrive with (tables split, the rest replicated).
+    wrapped = jax.jit(device_steps, donate_argnums=(0, 1))
+  else:
+    wrapped = parallel.wrap(device_steps, topology, num_replicated=5, num_blocked=1)
   constants = parallel.replicate(method.constants, topology)
   return lambda state, totals, epoch_blocks, start, num_steps: wrapped(
       state, totals, constants, np.int32(start), np.int32(num_steps), epoch_blocks)
 
 
 def place_epoch(epoch, topology: parallel.Topology):
-  """This process's epoch, one copy per local device, as the train step takes it."""
+  """This process's epoch as the train step takes it: one copy per local device, or (with
+  sharded tables, where the step is one program) one replicated copy."""
+  if topology.shard_tables:
+    return parallel.replicate(epoch, topology)
   return parallel.per_device_copies(epoch, topology)
 
 

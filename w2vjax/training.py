@@ -19,7 +19,7 @@ import jax
 import numpy as np
 from jax.experimental import multihost_utils
 
-from w2vjax import checkpoint, io_utils, memory, methods, optim, parallel
+from w2vjax import checkpoint, io_utils, memory, methods, optim, parallel, placement
 from w2vjax import corpus as corpus_lib
 from w2vjax.config import TrainConfig
 from w2vjax.data import TrainingData, prepare_data
@@ -157,7 +157,7 @@ class _LoopClock:
 
 def _after_call(config: TrainConfig, data: TrainingData, opt: optim.Optimizer, state,
                 clock: _LoopClock, reporter: Reporter, workdir: Path | None,
-                topology: parallel.Topology, position: checkpoint.Position,
+                layout: placement.Placement, position: checkpoint.Position,
                 num_steps: int, finished: bool, stopping: bool) -> None:
   """Reports (before saving: a NaN loss stops the run before it reaches a checkpoint) and
   saves a checkpoint when one is due; raises Interrupted on a stop request."""
@@ -168,11 +168,12 @@ def _after_call(config: TrainConfig, data: TrainingData, opt: optim.Optimizer, s
   if stopping or finished or timer or due or i == num_steps:
     words = data.raw_words * (epoch + i / num_steps)
     reporter.report(clock.totals, step, epoch + 1, words, float(opt.schedule(step - 1)))
-    clock.totals = zero_totals(topology)
+    clock.totals = zero_totals(layout.topology)
   if stopping or finished or timer:  # a save point on every process; only the first writes
     t = time.perf_counter()
     if workdir is not None:
-      checkpoint.save(workdir, state, position, config.to_dict(), reporter.history)
+      checkpoint.save(workdir, layout.to_host(state), position, config.to_dict(),
+                      reporter.history)
     clock.last_save = time.perf_counter()
     clock.save_seconds += clock.last_save - t
   if stopping:
@@ -191,6 +192,7 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
   ``workdir`` is None on every process but the first: only it writes checkpoints.
   """
   train_step = make_train_step(config, method, opt, topology)
+  layout = placement.make_placement(topology, method)
   call_steps = steps_per_call(config, method)
   epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
   num_epochs, total_steps = data.plan(config)
@@ -228,7 +230,7 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
         finished = (step == config.max_steps
                     or i == num_steps and epoch_index + 1 == num_epochs)
         # The stop flag is read once: a signal between two reads would skip the save.
-        _after_call(config, data, opt, state, clock, reporter, workdir, topology,
+        _after_call(config, data, opt, state, clock, reporter, workdir, layout,
                     checkpoint.Position(epoch_index, i, step), num_steps, finished, bool(stop))
         if finished:
           break
@@ -261,7 +263,7 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   """
   validate(config)
   t0 = time.perf_counter()
-  topology = parallel.make_topology(config.num_devices, config.parallel)
+  topology = parallel.make_topology(config.num_devices, config.parallel, config.shard_tables)
   parallel.check_batch(config.batch_size, topology)
   data = data or prepare_data(config)
   method = methods.build(config, data.vocab)
@@ -270,7 +272,9 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   if method.solve is not None:
     return _solve(config, data, method, workdir, time.perf_counter() - t0)
   resolve_update(config, method)
-  memory.check_fits(config, method, data.num_tokens, len(data.vocab))
+  layout = placement.make_placement(topology, method)
+  memory.check_fits(config, method, data.num_tokens, len(data.vocab),
+                    table_devices=topology.num_devices if config.shard_tables else 1)
   _, total_steps = data.plan(config)
   rate = learning_rate(config, method)
   opt = optim.make_optimizer(config.optimizer, rate, total_steps, config.lr_schedule,
@@ -281,7 +285,7 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   if workdir is not None:
     workdir = Path(workdir)
     state, position, history = _prepare_workdir(workdir, state, config, writer, rate)
-  state = parallel.replicate(state, topology)
+  state = layout.place(state)
   startup = time.perf_counter() - t0
   total_words = data.raw_words * total_steps / data.steps_per_epoch(config.batch_size)
   own_workdir = workdir if writer else None
@@ -291,7 +295,7 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   try:
     state, save_seconds, compile_seconds = _run_epochs(
         config, data, method, opt, state, position, reporter, own_workdir, topology)
-    params = parallel.to_host(state.params)
+    params = layout.to_host(state).params
   finally:
     reporter.close()
   seconds = time.perf_counter() - reporter.start

@@ -23,7 +23,7 @@ import numpy as np
 from w2vjax import cooccurrence, huffman, ppmi
 from w2vjax.corpus import make_noise_sampler
 from w2vjax.errors import InputError
-from w2vjax.methods import cbow, count, glove, skipgram, subword
+from w2vjax.methods import cbow, count, glove, sharded_softmax, skipgram, subword
 from w2vjax.methods.base import (Method, huffman_path, logistic_window_method, no_model_file,
                                  tables, with_noise)
 
@@ -113,7 +113,7 @@ def _softmax(config, vocab) -> Method:
       learning_rate=SKIPGRAM_LEARNING_RATE,
       init=tables(size, "v", size, config.dim, config.init_scale, config.context_init),
       loss=skipgram.full_softmax_loss, row_grads=None, embeddings=skipgram.input_vectors,
-      save_model=no_model_file)
+      save_model=no_model_file, sharded_loss=sharded_softmax.training_loss(size))
 
 
 def _pairwise(config, vocab) -> Method:

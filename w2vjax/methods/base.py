@@ -39,7 +39,10 @@ class Method(NamedTuple):
   row-sparse update; None means the method touches every row (dense updates only).
   ``loss`` is the summed loss of a batch, which the dense update differentiates.
   ``embeddings(params, vocab)`` and ``save_model(params, vocab, workdir)`` take host arrays.
-  ``solve(corpus) -> params``, where not None, computes the parameters in closed form from
+  ``sharded_loss(topology)``, where not None, is the loss to train with when the tables are
+  split by rows over ``topology``'s mesh (w2vjax.placement), for a loss that would
+  otherwise read a whole table on every device (full softmax); it sees tables padded to a
+  multiple of the device count. ``solve(corpus) -> params``, where not None, computes the parameters in closed form from
   the prepared data (the count matrix of PPMI and its SVD) instead of training them.
   """
 
@@ -61,6 +64,7 @@ class Method(NamedTuple):
   # loss is per prediction.
   predictions: Callable[[Batch], jax.Array] = lambda batch: jnp.sum(batch.mask, dtype=jnp.int32)
   solve: Callable | None = None
+  sharded_loss: Callable | None = None
 
 
 CONTEXT_INITS = ("zeros", "uniform")
