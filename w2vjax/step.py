@@ -164,11 +164,26 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
   to the owners); no table is ever gathered whole.
   """
   topology = topology or parallel.make_topology(1, config.parallel)
-  dense = resolve_update(config, method) == "dense"
   parallel.check_batch(config.batch_size, topology)
-  process_batch = config.batch_size // topology.num_processes
+  one_step = _one_step(config, method, opt, topology)
+  device_steps = _device_steps(config, method, one_step,
+                               config.batch_size // topology.num_processes)
+  if topology.shard_tables:
+    # Inputs keep the placement they arrive with (tables split, the rest replicated).
+    wrapped = jax.jit(device_steps, donate_argnums=(0, 1))
+  else:
+    wrapped = parallel.wrap(device_steps, topology, num_replicated=5, num_blocked=1)
+  constants = parallel.replicate(method.constants, topology)
+  return lambda state, totals, epoch_blocks, start, num_steps: wrapped(
+      state, totals, constants, np.int32(start), np.int32(num_steps), epoch_blocks)
+
+
+def _one_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
+              topology: parallel.Topology) -> Callable:
+  """``one_step(state, totals, constants, start, bits, epoch) -> (state, totals)``: one
+  step of the global batch, of which this program computes its part (``_own_part``)."""
+  dense = resolve_update(config, method) == "dense"
   source = SOURCES[method.data]
-  width = source.bits_per_item(config, method)
   loss_and_grad = jax.value_and_grad(_loss(method, topology))
   psum, all_gather = _collectives(topology)
   splits = 1 if topology.shard_tables else batch_splits(config, topology)
@@ -195,6 +210,16 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
     totals = {"loss_sum": totals["loss_sum"] + loss, "pairs": totals["pairs"] + pairs}
     return layout.constrain(TrainState(state.step + 1, params, opt_state, state.key)), totals
 
+  return one_step
+
+
+def _device_steps(config: TrainConfig, method: Method, one_step: Callable,
+                  process_batch: int) -> Callable:
+  """``device_steps(state, totals, constants, start, num_steps, epoch)``: ``num_steps``
+  calls of ``one_step`` in a loop on the device, step i from centre ``start + i *
+  process_batch``, with the random draws of step n a function of the key and n alone."""
+  width = SOURCES[method.data].bits_per_item(config, method)
+
   def device_steps(state, totals, constants, start, num_steps, epoch):
     # The draws of BITS_CHUNK steps at a time, in one vectorised call: a step of the
     # defaults took 109 us against 113 us with its draws generated inside the step.
@@ -212,14 +237,7 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
     return jax.lax.fori_loop(0, (num_steps + BITS_CHUNK - 1) // BITS_CHUNK, chunk,
                              (state, totals))
 
-  if topology.shard_tables:
-    # Inputs keep the placement they arrive with (tables split, the rest replicated).
-    wrapped = jax.jit(device_steps, donate_argnums=(0, 1))
-  else:
-    wrapped = parallel.wrap(device_steps, topology, num_replicated=5, num_blocked=1)
-  constants = parallel.replicate(method.constants, topology)
-  return lambda state, totals, epoch_blocks, start, num_steps: wrapped(
-      state, totals, constants, np.int32(start), np.int32(num_steps), epoch_blocks)
+  return device_steps
 
 
 def place_epoch(epoch, topology: parallel.Topology):
