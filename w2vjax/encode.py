@@ -154,9 +154,10 @@ def _write_global_ids(folder: Path, vocab: text.Vocab, num_tokens: int, parts: i
 
 
 def _load_array(path: Path) -> np.ndarray:
-  array = np.load(path, mmap_mode="r")
-  # An empty array maps nothing: read it instead (np.memmap refuses zero-length maps).
-  return np.asarray(array) if array.size else np.load(path)
+  try:
+    return np.load(path, mmap_mode="r")
+  except ValueError:  # an empty array: there is nothing to map (mmap refuses length 0)
+    return np.load(path)
 
 
 def open_entry(folder: Path) -> text.EncodedText:
