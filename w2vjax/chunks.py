@@ -40,28 +40,38 @@ class Cuts(NamedTuple):
     return np.diff(self.tokens)
 
 
+def read(array: np.ndarray, start: int, stop: int) -> np.ndarray:
+  """``array[start:stop]`` as an array of its own; from a memory-mapped array by reading
+  its file, because pages touched through a map count in the process's resident memory
+  until the kernel reclaims them: a pass over the corpus would grow it with the corpus."""
+  stop = min(stop, len(array))
+  if not isinstance(array, np.memmap) or array.filename is None or stop <= start:
+    return np.array(array[start:stop])
+  return np.fromfile(array.filename, array.dtype, stop - start,
+                     offset=array.offset + start * array.dtype.itemsize)
+
+
 def cut(line_lengths: np.ndarray, chunk_tokens: int, block_lines: int = BLOCK_LINES) -> Cuts:
   """Chunks of at most ``chunk_tokens`` tokens (0: one chunk), each ending at the last
   line end that fits, or inside a line longer than a chunk."""
-  total = int(np.sum(line_lengths, dtype=np.int64))
-  tokens, lines, starts = [0], [0], [0]
-  if chunk_tokens > 0:
-    offset = 0  # tokens before the block
-    for first in range(0, len(line_lengths), block_lines):
+  tokens, lines, starts, offset = [0], [0], [0], 0
+
+  # offset: the tokens before the block; at the end, all of them.
+  for first in range(0, len(line_lengths), block_lines):
       # ends[k]: the token offset after k lines of the block.
-      ends = offset + np.concatenate(
-          [[0], np.cumsum(line_lengths[first:first + block_lines], dtype=np.int64)])
-      while tokens[-1] + chunk_tokens < ends[-1]:
-        limit = tokens[-1] + chunk_tokens
-        k = int(np.searchsorted(ends, limit, side="right")) - 1
-        # The last line end within the limit, unless the chunk would then be empty.
-        tokens.append(int(ends[k]) if ends[k] > tokens[-1] else limit)
-        lines.append(first + k)
-        starts.append(int(ends[k]))
-      offset = int(ends[-1])
-  tokens.append(total)
+    ends = offset + np.concatenate(
+        [[0], np.cumsum(read(line_lengths, first, first + block_lines), dtype=np.int64)])
+    while chunk_tokens > 0 and tokens[-1] + chunk_tokens < ends[-1]:
+      limit = tokens[-1] + chunk_tokens
+      k = int(np.searchsorted(ends, limit, side="right")) - 1
+      # The last line end within the limit, unless the chunk would then be empty.
+      tokens.append(int(ends[k]) if ends[k] > tokens[-1] else limit)
+      lines.append(first + k)
+      starts.append(int(ends[k]))
+    offset = int(ends[-1])
+  tokens.append(offset)
   lines.append(len(line_lengths))
-  starts.append(total)
+  starts.append(offset)
   return Cuts(np.array(tokens, np.int64), np.array(lines, np.int64),
               np.array(starts, np.int64))
 
@@ -72,11 +82,11 @@ def host_chunk(ids: np.ndarray, line_lengths: np.ndarray, cuts: Cuts, chunk: int
   read from the (memory-mapped) corpus; as ``EncodedText.restrict`` for one chunk."""
   start, end = int(cuts.tokens[chunk]), int(cuts.tokens[chunk + 1])
   first, last = int(cuts.lines[chunk]), int(cuts.lines[chunk + 1])
-  lengths = np.asarray(line_lengths[first:last + 1])  # the last line may be cut inside
+  lengths = read(line_lengths, first, last + 1)  # the last line may be cut inside
   sentence = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
   offset = start - int(cuts.line_starts[chunk])
   sentence = sentence[offset:offset + end - start]
-  chunk_ids = np.asarray(ids[start:end])
+  chunk_ids = read(ids, start, end)
   keep = chunk_ids < vocab_size
   return chunk_ids[keep], sentence[keep]
 

@@ -156,7 +156,7 @@ def _chunk_stats(encoded: text.EncodedText, cuts: chunks.Cuts, vocab: text.Vocab
   """(in-vocabulary tokens, expected kept tokens) of each chunk, one chunk read at a time."""
   lengths, expected = [], []
   for c in range(cuts.count):
-    ids = np.asarray(encoded.ids[cuts.tokens[c]:cuts.tokens[c + 1]])
+    ids = chunks.read(encoded.ids, int(cuts.tokens[c]), int(cuts.tokens[c + 1]))
     ids = ids[ids < len(vocab)]
     lengths.append(len(ids))
     # With one chunk the counts are vocab.counts: the expectation of an unchunked run.

@@ -61,12 +61,12 @@ def block_lines(block: bytes) -> list[str]:
   return lines
 
 
-def tokenize_block(block: bytes, part: str) -> tuple[list[str], np.ndarray, int, int, int]:
+def tokenize_block(block: bytes, part: str) -> tuple[list[str], np.ndarray, int, int, int, int]:
   """Tokenizes one block into the part file ``part`` (local ids, line lengths, words).
 
-  Returns (local words in order of first appearance, their counts, tokens, characters,
-  undecodable characters). Runs in a worker process: a module-level function of picklable
-  arguments, so the spawn start method can call it.
+  Returns (local words in order of first appearance, their counts, tokens, lines,
+  characters, undecodable characters). Runs in a worker process: a module-level function
+  of picklable arguments, so the spawn start method can call it.
   """
   tokens, lengths, chars, undecodable = [], [], 0, 0
   for line in block_lines(block):
@@ -82,7 +82,7 @@ def tokenize_block(block: bytes, part: str) -> tuple[list[str], np.ndarray, int,
   words = list(local)
   np.savez(part, ids=ids, line_lengths=np.array(lengths, np.int64),
            words=text.pack_words(words))
-  return words, counts, len(tokens), chars, undecodable
+  return words, counts, len(tokens), len(lengths), chars, undecodable
 
 
 def resolve_workers(workers: int, path: Path) -> int:
@@ -118,38 +118,48 @@ def _tokenized_blocks(path: Path, folder: Path, workers: int, block_bytes: int) 
 
 
 def _merge_counts(path: Path, folder: Path, workers: int, block_bytes: int
-                  ) -> tuple[text.Vocab, int, int]:
-  """Pass 1: (the global vocabulary, tokens, parts), checking that the file is text."""
+                  ) -> tuple[text.Vocab, np.ndarray]:
+  """Pass 1: (the global vocabulary, [tokens, lines, parts]), checking that the file is
+  text."""
   counts: dict[str, int] = {}
-  tokens = parts = chars = undecodable = 0
-  for words, block_counts, n, c, u in _tokenized_blocks(path, folder, workers, block_bytes):
+  totals = np.zeros(5, np.int64)  # tokens, lines, parts, characters, undecodable ones
+  for words, block_counts, *sizes in _tokenized_blocks(path, folder, workers, block_bytes):
     for w, k in zip(words, block_counts.tolist()):
       counts[w] = counts.get(w, 0) + k
-    tokens, parts, chars, undecodable = tokens + n, parts + 1, chars + c, undecodable + u
+    totals += [sizes[0], sizes[1], 1, sizes[2], sizes[3]]
+  chars, undecodable = totals[3:]
   if chars and undecodable > text.MAX_UNDECODABLE * chars:
     raise InputError(f"{path} does not look like UTF-8 text: {100 * undecodable / chars:.0f}% "
                      "of it does not decode (a binary or compressed file?)")
-  return text.Vocab.build(counts, min_count=1), tokens, parts
+  return text.Vocab.build(counts, min_count=1), totals[:3]
 
 
-def _write_global_ids(folder: Path, vocab: text.Vocab, num_tokens: int, parts: int) -> None:
-  """Pass 2: each part's local ids remapped to global ids, into ids.npy and
-  line_lengths.npy; the part files are deleted as they are consumed."""
+def _npy_writer(path: Path, dtype, length: int):
+  """An open .npy file of ``length`` items of ``dtype`` whose data the caller appends.
+
+  Written through a file, not a writable memory map: pages written through a map count in
+  the process's resident memory, so the corpus would."""
+  f = open(path, "wb")
+  np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(
+      np.dtype(dtype)), "fortran_order": False, "shape": (length,)})
+  return f
+
+
+def _write_global_ids(folder: Path, vocab: text.Vocab, num_tokens: int, num_lines: int,
+                      parts: int) -> None:
+  """Pass 2: each part's local ids remapped to global ids, appended to ids.npy, and its
+  line lengths to line_lengths.npy; the part files are deleted as they are consumed."""
   index = vocab.index
-  ids = np.lib.format.open_memmap(folder / "ids.npy", "w+", np.int32, (num_tokens,))
-  lengths, offset = [], 0
-  for i in range(parts):
-    part = folder / f"part{i}.npz"
-    with np.load(part) as z:
-      words = text.unpack_words(z["words"]) if len(z["ids"]) else ()
-      rank = np.fromiter(map(index.__getitem__, words), np.int32, len(words))
-      ids[offset:offset + len(z["ids"])] = rank[z["ids"]]
-      offset += len(z["ids"])
-      lengths.append(z["line_lengths"])
-    part.unlink()
-  ids.flush()
-  del ids
-  np.save(folder / "line_lengths.npy", np.concatenate(lengths or [np.zeros(0, np.int64)]))
+  with (_npy_writer(folder / "ids.npy", np.int32, num_tokens) as ids,
+        _npy_writer(folder / "line_lengths.npy", np.int64, num_lines) as lengths):
+    for i in range(parts):
+      part = folder / f"part{i}.npz"
+      with np.load(part) as z:
+        words = text.unpack_words(z["words"]) if len(z["ids"]) else ()
+        rank = np.fromiter(map(index.__getitem__, words), np.int32, len(words))
+        ids.write(rank[z["ids"]].astype(np.int32).tobytes())
+        lengths.write(z["line_lengths"].astype(np.int64).tobytes())
+      part.unlink()
   np.savez(folder / "vocab.npz", counts=vocab.counts, words=text.pack_words(vocab.words))
 
 
@@ -177,8 +187,8 @@ def encode_to(path: str | os.PathLike, entry: str | os.PathLike, workers: int = 
   entry.parent.mkdir(parents=True, exist_ok=True)
   folder = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", suffix=".tmp", dir=entry.parent))
   try:
-    vocab, num_tokens, parts = _merge_counts(path, folder, workers, block_bytes)
-    _write_global_ids(folder, vocab, num_tokens, parts)
+    vocab, (num_tokens, num_lines, parts) = _merge_counts(path, folder, workers, block_bytes)
+    _write_global_ids(folder, vocab, int(num_tokens), int(num_lines), int(parts))
     try:
       os.rename(folder, entry)
     except OSError:  # another run wrote the same entry first: its files are the same
