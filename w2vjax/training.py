@@ -231,7 +231,7 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
   if parts > 1 and not wait_each_call:
     # (On multi-device CPU the preparation would compete for the devices' thread pool.)
     prepared = _prefetched(prepared)
-  t = time.perf_counter()
+  t, finished = time.perf_counter(), False
   with _stop_requests() as stop, contextlib.closing(prepared):
     for (epoch_index, slot), key, kept, epoch in prepared:
       if config.max_steps and step >= total_steps:
@@ -262,6 +262,8 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
                     finished, bool(stop))
         if finished:
           break
+      if finished:  # before the next part is prepared, which would be wasted
+        break
   return state, clock.save_seconds, clock.compile_seconds or 0.0
 
 
