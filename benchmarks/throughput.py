@@ -42,7 +42,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 import baselines  # beside this script, so on sys.path when it runs as one
-from w2vjax import Embeddings, TrainConfig, datasets, io_utils, text, train
+from w2vjax import Embeddings, TrainConfig, datasets, encode, io_utils, train
 from w2vjax.evaluation import evaluate
 
 FLAGS = flags.FLAGS
@@ -173,7 +173,7 @@ def main(argv):
   if config.get("max_vocab", 0) and set(systems) - {W2VJAX}:
     print(f"note: max_vocab={config['max_vocab']} caps w2vjax's vocabulary only")
   # Tokenize once into the cache, so that w2vjax's start-up is a cache read.
-  text.load_encoded(corpus, config.get("cache_dir") or None)
+  encode.load_encoded(corpus, config.get("cache_dir") or None)
   runs = _run_all(config, corpus, systems, seeds)
   report = _report(config, corpus, seeds, runs)
   if FLAGS.json:

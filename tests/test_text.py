@@ -4,7 +4,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from w2vjax import text
+from w2vjax import encode, text
 from w2vjax.text import Vocab
 
 
@@ -97,13 +97,13 @@ def test_restrict_drops_rare_words_and_keeps_sentences(tmp_path):
 
 def test_load_encoded_caches(tmp_path, monkeypatch):
   (tmp_path / "c.txt").write_text("one two two three three three\n")
-  first = text.load_encoded(tmp_path / "c.txt")
+  first = encode.load_encoded(tmp_path / "c.txt")
 
-  def fail(_):
+  def fail(*_):
     raise AssertionError("re-tokenized although a cached encoding exists")
 
-  monkeypatch.setattr(text, "encode_file", fail)
-  second = text.load_encoded(tmp_path / "c.txt")
+  monkeypatch.setattr(encode, "encode_to", fail)
+  second = encode.load_encoded(tmp_path / "c.txt")
   assert second.vocab.words == first.vocab.words == ("three", "two", "one")
   np.testing.assert_array_equal(second.ids, first.ids)
   np.testing.assert_array_equal(second.line_lengths, first.line_lengths)
@@ -112,9 +112,9 @@ def test_load_encoded_caches(tmp_path, monkeypatch):
 def test_cache_invalidated_when_file_changes(tmp_path):
   path = tmp_path / "c.txt"
   path.write_text("one two two\n")
-  assert text.load_encoded(path).num_tokens == 3
+  assert encode.load_encoded(path).num_tokens == 3
   path.write_text("one two two three four\n")
-  assert text.load_encoded(path).num_tokens == 5
+  assert encode.load_encoded(path).num_tokens == 5
 
 
 def test_vocab_from_tokens_and_encode():

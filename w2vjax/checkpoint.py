@@ -1,8 +1,9 @@
 """Training checkpoints: the whole TrainState plus where the loop stood, in one atomic file.
 
 A checkpoint holds the tables, the optimizer state, the step, the PRNG key, the loop's
-position (epoch and step within it: the epoch's subsampling and order are a pure function
-of the seed and epoch number, so they are recomputed, not stored), the metrics so far and
+position (epoch, chunk within it and step within that: a chunk's subsampling and order
+are a pure function of the seed, the epoch number and the chunk, so they are recomputed,
+not stored), the metrics so far and
 the config. Resuming from it continues exactly where the run stopped: the same seed gives
 the same vectors whether or not the run was interrupted.
 """
@@ -23,14 +24,15 @@ FILENAME = "checkpoint.npz"
 # Fields that may change between a run and its resumption: they do not affect the vectors.
 RESUMABLE_CHANGES = frozenset({"log_every_seconds", "checkpoint_every_seconds", "resume",
                                "eval_restrict_vocab", "cache_dir", "parallel", "tensorboard",
-                               "shard_tables"})
+                               "shard_tables", "tokenize_workers"})
 
 
 @dataclasses.dataclass(frozen=True)
 class Position:
   epoch: int  # epochs completed before the current one
-  step_in_epoch: int  # steps of the current epoch already applied
+  step_in_epoch: int  # steps of the current chunk (the whole epoch, unchunked) applied
   step: int  # steps applied in all
+  chunk: int = 0  # chunks of the epoch completed before the current one (older files: 0)
 
 
 def path_in(workdir: str | os.PathLike) -> Path:

@@ -15,6 +15,11 @@ class TrainConfig:
   min_count: int = 5
   max_vocab: int = 0  # keep at most this many most frequent words; 0 keeps all
   subsample: float = 1e-3  # word2vec's `sample`; 0 disables subsampling
+  # > 0: stream the corpus through the device in chunks of about this many tokens, cut at
+  # line ends, the next one prepared while one trains, so memory does not grow with the
+  # corpus; 0 holds the whole corpus on the device. Chunks change the draws (not their law).
+  chunk_tokens: int = 0
+  tokenize_workers: int = 0  # processes that encode the corpus on a cache miss; 0 picks
   # Method (w2vjax.methods lists the combinations).
   architecture: str = "skipgram"  # skipgram | cbow | glove | ppmi | ppmi_svd
   # negative_sampling | nce | sampled_softmax | softmax | hierarchical_softmax, for skipgram

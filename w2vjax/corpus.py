@@ -18,7 +18,7 @@ import numpy as np
 
 class DeviceCorpus(NamedTuple):
   tokens: jax.Array  # int32 [N] word ids
-  sentence: jax.Array  # int32 [N] sentence (line) index; windows never cross sentences
+  sentence: jax.Array  # int32 [N] sentence (line) index, windows never cross sentences; -1 pads
   keep_prob: jax.Array  # float32 [V] subsampling keep probability per word
 
 
@@ -130,7 +130,9 @@ def padded_length(num_tokens: int, batch_size: int) -> int:
 def subsample(key: jax.Array, corpus: DeviceCorpus) -> tuple[jax.Array, jax.Array, jax.Array]:
   """(tokens, sentence, num_kept): the kept tokens first, in corpus order (on the device)."""
   n = corpus.tokens.shape[0]
-  keep = jax.random.uniform(key, (n,)) < corpus.keep_prob[corpus.tokens]
+  # Sentence -1 marks the padding of a streamed chunk (w2vjax.chunks): never kept.
+  keep = ((jax.random.uniform(key, (n,)) < corpus.keep_prob[corpus.tokens])
+          & (corpus.sentence >= 0))
   num_kept = jnp.sum(keep, dtype=jnp.int32)
   # Compaction by scatter (O(N)), not by sort: kept token i goes to slot cumsum - 1.
   dest = jnp.where(keep, jnp.cumsum(keep, dtype=jnp.int32) - 1, n)

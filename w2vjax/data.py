@@ -9,14 +9,16 @@ kind to the functions the train step and the loop call, so neither asks which it
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from w2vjax import cooccurrence, datasets, methods, text
+from w2vjax import chunks, cooccurrence, datasets, encode, methods, text
 from w2vjax import corpus as corpus_lib
 from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError
@@ -53,29 +55,66 @@ SOURCES = {
 }
 
 
+class Parts(NamedTuple):
+  """An epoch's data as parts that take turns on the device (w2vjax.chunks): a streamed
+  corpus's chunks, or one part that is the whole of it.
+
+  ``load(p)`` -> this process's part ``p`` on the device, the corpus that the source's
+  ``make_epoch`` takes; ``sizes[p]`` its corpus words before min_count (what words/s
+  counts), ``expected[p]`` its expected items per epoch after subsampling, all processes.
+  """
+
+  load: Callable
+  sizes: np.ndarray
+  expected: np.ndarray
+
+  @property
+  def count(self) -> int:
+    return len(self.sizes)
+
+
+def whole(corpus, size: int, expected: float) -> Parts:
+  """One part that is all of ``corpus``, held on the device for the whole run."""
+  return Parts(lambda part: corpus, np.array([size], np.int64), np.array([expected]))
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainingData:
   """Everything the loop needs from the corpus, of the kind ``kind`` (a key of SOURCES).
 
-  For "windows", ``corpus`` is the process's share of the corpus on the device and an
-  epoch's items are its centre words; for "cooccurrence", ``corpus`` is the whole count
-  matrix on the host (scipy CSR) and an epoch's items are its non-zero entries, so words/s
-  counts entries.
+  For "windows", a part is the process's share of the corpus (or of a chunk of it) on the
+  device and an epoch's items are its centre words; for "cooccurrence", the one part is
+  the whole count matrix on the host (scipy CSR) and an epoch's items are its non-zero
+  entries, so words/s counts entries.
   """
 
   vocab: text.Vocab
-  corpus: object
-  raw_words: int  # items per epoch as words/s counts them: corpus words before min_count
-  expected_kept: float  # expected items per epoch (after subsampling), all processes
-  num_tokens: int  # this process's items held in memory
+  parts: Parts
+  num_tokens: int  # this process's items held in memory at once (for the memory check)
   kind: str = "windows"
 
   @property
   def source(self) -> DataSource:
     return SOURCES[self.kind]
 
+  @property
+  def corpus(self):
+    """The first part: all of the data unless the corpus is streamed in chunks."""
+    return self.parts.load(0)
+
+  @property
+  def raw_words(self) -> int:
+    """Items per epoch as words/s counts them: corpus words before min_count."""
+    return int(np.sum(self.parts.sizes))
+
+  @property
+  def expected_kept(self) -> float:
+    """Expected items per epoch (after subsampling), all processes."""
+    return float(np.sum(self.parts.expected))
+
   def steps_per_epoch(self, batch_size: int) -> int:
-    return max(1, corpus_lib.ceil_div(round(self.expected_kept), batch_size))
+    # Each part ends with a batch of its own, so the parts' steps add up.
+    return sum(max(1, corpus_lib.ceil_div(round(e), batch_size)) for e in self.parts.expected)
 
   def plan(self, config: TrainConfig) -> tuple[int, int]:
     """(epochs to iterate, total steps) for ``config``: its epochs, or its max_steps."""
@@ -85,9 +124,23 @@ class TrainingData:
       return corpus_lib.ceil_div(config.max_steps, per_epoch) + 1, config.max_steps
     return config.epochs, config.epochs * per_epoch
 
+  def epoch_part(self, epoch_key: jax.Array, slot: int, process_batch: int):
+    """The epoch's ``slot``-th part, subsampled and ordered (the source's make_epoch):
+    a pure function of the epoch's key and the slot, so a resumed run redraws it."""
+    part = int(chunks.chunk_order(epoch_key, self.parts.count)[slot])
+    return self.source.make_epoch(chunks.chunk_key(epoch_key, part, self.parts.count),
+                                  self.parts.load(part), process_batch)
+
+  def words_done(self, epoch_key: jax.Array, slot: int, fraction: float) -> float:
+    """Corpus words of an epoch's first ``slot`` parts and ``fraction`` of the next."""
+    order = chunks.chunk_order(epoch_key, self.parts.count)
+    sizes = self.parts.sizes[order]
+    return float(np.sum(sizes[:slot]) + fraction * sizes[slot])
+
 
 def process_share(ids: np.ndarray, sentence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-  """This process's contiguous, equal share of the corpus (all of it in a 1-process run).
+  """This process's contiguous, equal share of the corpus or of a chunk of it (all of it in
+  a 1-process run).
 
   Equal lengths keep the processes' epochs in step; the last few tokens of a corpus that
   does not divide are dropped, and a sentence cut at a share boundary loses its windows
@@ -98,14 +151,42 @@ def process_share(ids: np.ndarray, sentence: np.ndarray) -> tuple[np.ndarray, np
   return ids[index * size:(index + 1) * size], sentence[index * size:(index + 1) * size]
 
 
+def _chunk_stats(encoded: text.EncodedText, cuts: chunks.Cuts, vocab: text.Vocab,
+                 keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """(in-vocabulary tokens, expected kept tokens) of each chunk, one chunk read at a time."""
+  lengths, expected = [], []
+  for c in range(cuts.count):
+    ids = chunks.read(encoded.ids, int(cuts.tokens[c]), int(cuts.tokens[c + 1]))
+    ids = ids[ids < len(vocab)]
+    lengths.append(len(ids))
+    # With one chunk the counts are vocab.counts: the expectation of an unchunked run.
+    expected.append(float(np.dot(np.bincount(ids, minlength=len(vocab)), keep)))
+  return np.array(lengths, np.int64), np.array(expected)
+
+
 def _windows(config: TrainConfig, encoded: text.EncodedText, vocab: text.Vocab,
              path: Path) -> TrainingData:
-  ids, sentence = process_share(*encoded.restrict(vocab))
-  device_corpus = corpus_lib.make_device_corpus(ids, sentence, vocab.counts, config.subsample)
+  """The corpus in chunks of ``config.chunk_tokens`` (0: one chunk, held on the device for
+  the whole run); each is read from the memory-mapped encoding when its turn comes."""
+  cuts = chunks.cut(encoded.line_lengths, config.chunk_tokens)
   keep = corpus_lib.subsample_keep_prob(vocab.counts, config.subsample)
-  # Both are global counts: every process plans the same number of steps.
-  return TrainingData(vocab, device_corpus, encoded.num_tokens,
-                      float(np.dot(vocab.counts, keep)), len(ids))
+  lengths, expected = _chunk_stats(encoded, cuts, vocab, keep)
+  # Every chunk is padded to the largest share (padding has sentence -1, never kept).
+  size = int(np.max(lengths)) // jax.process_count()
+  keep_prob = jnp.asarray(keep)
+
+  def load(chunk: int) -> corpus_lib.DeviceCorpus:
+    ids, sentence = process_share(*chunks.host_chunk(
+        encoded.ids, encoded.line_lengths, cuts, chunk, len(vocab)))
+    return corpus_lib.DeviceCorpus(jnp.asarray(chunks.pad(ids, size, 0), jnp.int32),
+                                   jnp.asarray(chunks.pad(sentence, size, -1), jnp.int32),
+                                   keep_prob)
+
+  if cuts.count == 1:
+    load = functools.cache(load)  # the whole corpus: read once, kept on the device
+  # A streamed run holds two chunks at once: the one training and the next, being prepared.
+  held = size * (1 if cuts.count == 1 else 2)
+  return TrainingData(vocab, Parts(load, cuts.sizes(), expected), held)
 
 
 def _cooccurrence(config: TrainConfig, encoded: text.EncodedText, vocab: text.Vocab,
@@ -127,7 +208,7 @@ def _cooccurrence(config: TrainConfig, encoded: text.EncodedText, vocab: text.Vo
   if matrix.nnz == 0:
     raise InputError(f"corpus {config.corpus} has no two words within window={config.window} "
                      "of each other in one sentence")
-  return TrainingData(vocab, matrix, matrix.nnz, float(matrix.nnz),
+  return TrainingData(vocab, whole(matrix, matrix.nnz, float(matrix.nnz)),
                       matrix.nnz // jax.process_count(), "cooccurrence")
 
 
@@ -138,7 +219,7 @@ def prepare_data(config: TrainConfig) -> TrainingData:
   """Reads (or loads the cached encoding of) the corpus and prepares the kind of data the
   config's method trains on (``methods.data_kind``)."""
   path = datasets.resolve_corpus(config.corpus)
-  encoded = text.load_encoded(path, config.cache_dir or None)
+  encoded = encode.load_encoded(path, config.cache_dir or None, config.tokenize_workers)
   if encoded.num_tokens == 0:
     raise InputError(f"corpus {config.corpus} holds no words")
   vocab = encoded.vocab.truncate(config.min_count, config.max_vocab or None)

@@ -6,7 +6,9 @@ The pipeline reads a text file once, line by line, and produces:
 
 Because the vocabulary is sorted by count, applying ``min_count`` or ``max_size`` keeps a
 prefix of it: a word's id never changes, and filtering the corpus is ``ids < len(vocab)``.
-So one cached encoding serves every vocabulary setting.
+So one cached encoding serves every vocabulary setting. ``encode_file`` is the
+one-process reference; ``w2vjax.encode`` produces the same encoding in parallel, into a
+memory-mapped cache.
 """
 
 from __future__ import annotations
@@ -208,27 +210,3 @@ def cache_key(path: Path) -> str:
   stat = path.stat()
   ident = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{TOKENIZER_VERSION}"
   return hashlib.sha256(ident.encode()).hexdigest()[:16]
-
-
-def load_encoded(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None
-                 ) -> EncodedText:
-  """``encode_file`` with a cache, keyed by the file's path, size and mtime.
-
-  The cache lives in ``cache_dir`` (default ``$W2VJAX_CACHE`` or ~/.cache/w2vjax), not
-  next to the corpus, because corpora often sit on read-only or shared storage.
-  """
-  path = Path(path)
-  if not path.is_file():
-    raise FileNotFoundError(f"corpus file not found: {path}")
-  entry = Path(cache_dir or default_cache_dir()) / f"{path.name}.{cache_key(path)}.npz"
-  if entry.is_file():
-    with np.load(entry) as z:
-      words = unpack_words(z["words"]) if len(z["counts"]) else ()
-      return EncodedText(Vocab(words, z["counts"]), z["ids"], z["line_lengths"])
-  encoded = encode_file(path)
-  entry.parent.mkdir(parents=True, exist_ok=True)
-  with io_utils.atomic_open(entry, "wb") as f:
-    np.savez(f, ids=encoded.ids, line_lengths=encoded.line_lengths,
-             counts=encoded.vocab.counts,
-             words=pack_words(encoded.vocab.words))
-  return encoded

@@ -1,4 +1,5 @@
-"""Training: the host loop over epochs, with checkpoints, reports, signals and resume.
+"""Training: the host loop over epochs and their parts (a streamed corpus's chunks), with
+checkpoints, reports, signals and resume.
 
 ``train(config)`` prepares the data (w2vjax.data), builds the method the config names
 (w2vjax.methods) and its train step (w2vjax.step), and runs the epochs. Nothing here
@@ -7,12 +8,14 @@ depends on which method is trained.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import signal
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import jax
@@ -65,7 +68,7 @@ def validate(config: TrainConfig) -> None:
     if getattr(config, name) <= 0:
       raise InputError(f"{name} must be positive, got {getattr(config, name)}")
   for name in ("subsample", "max_vocab", "max_steps", "steps_per_call", "batch_splits",
-               "learning_rate"):
+               "learning_rate", "chunk_tokens", "tokenize_workers"):
     if getattr(config, name) < 0:
       raise InputError(f"{name} must be >= 0, got {getattr(config, name)}")
 
@@ -137,12 +140,31 @@ def _prepare_workdir(workdir: Path, state: TrainState, config: TrainConfig, writ
   return state, position, history
 
 
-def _steps_in_epoch(epoch, process_batch: int) -> int:
+def _steps_in_part(kept: int, process_batch: int) -> int:
   """Steps that visit every kept item; the most any process needs, so all stay in step."""
-  kept = int(epoch.num_kept)
   if jax.process_count() > 1:
     kept = int(np.max(multihost_utils.process_allgather(np.int64(kept))))
   return max(1, corpus_lib.ceil_div(kept, process_batch))
+
+
+def _slots(position: checkpoint.Position, num_epochs: int, parts: int) -> Iterator[tuple]:
+  """(epoch, slot) of every part still to train, from ``position`` on."""
+  for epoch in range(position.epoch, num_epochs):
+    yield from ((epoch, slot) for slot in range(position.chunk if epoch == position.epoch
+                                                else 0, parts))
+
+
+def _prefetched(items: Iterator) -> Iterator:
+  """The items of ``items``, each next one computed in a background thread while the
+  caller works on the current one (a streamed chunk is read, moved to the device,
+  subsampled and shuffled while the previous one trains). Closing this generator waits
+  for the item in preparation, which is then dropped."""
+  end = object()
+  with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="w2vjax-prefetch") as pool:
+    pending = pool.submit(next, items, end)
+    while (item := pending.result()) is not end:
+      pending = pool.submit(next, items, end)
+      yield item
 
 
 @dataclasses.dataclass
@@ -158,7 +180,7 @@ class _LoopClock:
 def _after_call(config: TrainConfig, data: TrainingData, opt: optim.Optimizer, state,
                 clock: _LoopClock, reporter: Reporter, workdir: Path | None,
                 layout: placement.Placement, position: checkpoint.Position,
-                num_steps: int, finished: bool, stopping: bool) -> None:
+                epoch_key: jax.Array, num_steps: int, finished: bool, stopping: bool) -> None:
   """Reports (before saving: a NaN loss stops the run before it reaches a checkpoint) and
   saves a checkpoint when one is due; raises Interrupted on a stop request."""
   timer = time.perf_counter() - clock.last_save >= config.checkpoint_every_seconds
@@ -166,7 +188,7 @@ def _after_call(config: TrainConfig, data: TrainingData, opt: optim.Optimizer, s
   stopping, timer, due = parallel.agree_any((stopping, timer, reporter.due()))
   epoch, i, step = position.epoch, position.step_in_epoch, position.step
   if stopping or finished or timer or due or i == num_steps:
-    words = data.raw_words * (epoch + i / num_steps)
+    words = data.raw_words * epoch + data.words_done(epoch_key, position.chunk, i / num_steps)
     reporter.report(clock.totals, step, epoch + 1, words, float(opt.schedule(step - 1)))
     clock.totals = zero_totals(layout.topology)
   if stopping or finished or timer:  # a save point on every process; only the first writes
@@ -202,15 +224,23 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
   # aborts after 40 s). Waiting for each call on multi-device CPU avoids it.
   wait_each_call = topology.num_devices > 1 and topology.mesh.devices.flat[0].platform == "cpu"
   step, clock = position.step, _LoopClock(zero_totals(topology), time.perf_counter())
-  with _stop_requests() as stop:
-    for epoch_index in range(position.epoch, num_epochs):
+  parts = data.parts.count
+
+  def prepare(slot: tuple[int, int]):
+    key = jax.random.fold_in(epoch_key, slot[0])
+    epoch = data.epoch_part(key, slot[1], process_batch)
+    return slot, key, int(epoch.num_kept), place_epoch(epoch, topology)
+
+  prepared = (prepare(slot) for slot in _slots(position, num_epochs, parts))
+  if parts > 1 and not wait_each_call:
+    # (On multi-device CPU the preparation would compete for the devices' thread pool.)
+    prepared = _prefetched(prepared)
+  t, finished = time.perf_counter(), False
+  with _stop_requests() as stop, contextlib.closing(prepared):
+    for (epoch_index, slot), key, kept, epoch in prepared:
       if config.max_steps and step >= total_steps:
         break
-      t = time.perf_counter()
-      epoch = data.source.make_epoch(jax.random.fold_in(epoch_key, epoch_index),
-                                     data.corpus, process_batch)
-      num_steps = _steps_in_epoch(epoch, process_batch)
-      epoch = place_epoch(epoch, topology)
+      num_steps = _steps_in_part(kept, process_batch)
       if clock.compile_seconds is None:
         # A call of zero steps compiles the step (the step count is traced, so every later
         # call reuses it): compilation is start-up, preparing the epoch is training.
@@ -219,7 +249,8 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
             train_step(state, clock.totals, epoch, 0, 0))
         clock.compile_seconds = time.perf_counter() - t
         reporter.restart_clock(epoch_seconds)
-      i = position.step_in_epoch if epoch_index == position.epoch else 0
+      resumed = (epoch_index, slot) == (position.epoch, position.chunk)
+      i = position.step_in_epoch if resumed else 0
       while i < num_steps:
         count = min(call_steps, num_steps - i,
                     total_steps - step if config.max_steps else num_steps)
@@ -227,13 +258,16 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
         if wait_each_call:
           jax.block_until_ready(clock.totals)
         step, i = step + count, i + count
-        finished = (step == config.max_steps
-                    or i == num_steps and epoch_index + 1 == num_epochs)
+        finished = (step == config.max_steps or i == num_steps and slot + 1 == parts
+                    and epoch_index + 1 == num_epochs)
         # The stop flag is read once: a signal between two reads would skip the save.
         _after_call(config, data, opt, state, clock, reporter, workdir, layout,
-                    checkpoint.Position(epoch_index, i, step), num_steps, finished, bool(stop))
+                    checkpoint.Position(epoch_index, i, step, slot), key, num_steps,
+                    finished, bool(stop))
         if finished:
           break
+      if finished:  # before the next part is prepared, which would be wasted
+        break
   return state, clock.save_seconds, clock.compile_seconds or 0.0
 
 
