@@ -1,18 +1,34 @@
 """w2vjax: word embeddings in JAX (skip-gram, CBOW, hierarchical softmax, subwords, sampled
-objectives), trained fast and evaluated honestly."""
+objectives), trained fast and evaluated honestly.
 
-from w2vjax import datasets, methods
-from w2vjax.config import TrainConfig
-from w2vjax.corpus import Batch, sample_batch
-from w2vjax.embeddings import Embeddings
-from w2vjax.evaluation import (evaluate, evaluate_analogy, evaluate_classification,
-                               evaluate_similarity)
-from w2vjax.text import Vocab, tokenize
-from w2vjax.training import TrainResult, train
+The names below are imported on first use (PEP 562), so that a process which needs only
+the host-side text pipeline (a tokenizing worker of w2vjax.encode) does not import JAX.
+"""
 
-__all__ = [
-    "Batch", "Embeddings", "TrainConfig", "TrainResult", "Vocab", "datasets", "evaluate",
-    "evaluate_analogy", "evaluate_classification", "evaluate_similarity", "methods",
-    "sample_batch", "tokenize", "train",
-]
+import importlib
+
+_EXPORTS = {
+    "Batch": "w2vjax.corpus", "sample_batch": "w2vjax.corpus",
+    "Embeddings": "w2vjax.embeddings", "TrainConfig": "w2vjax.config",
+    "TrainResult": "w2vjax.training", "train": "w2vjax.training",
+    "Vocab": "w2vjax.text", "tokenize": "w2vjax.text",
+    "evaluate": "w2vjax.evaluation", "evaluate_analogy": "w2vjax.evaluation",
+    "evaluate_classification": "w2vjax.evaluation",
+    "evaluate_similarity": "w2vjax.evaluation",
+}
+_SUBMODULES = ("datasets", "methods")
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES])
 __version__ = "0.2.0"
+
+
+def __getattr__(name: str):
+  if name in _EXPORTS:
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+  if name in _SUBMODULES:
+    return importlib.import_module(f"w2vjax.{name}")
+  raise AttributeError(f"module 'w2vjax' has no attribute {name!r}")
+
+
+def __dir__():
+  return __all__

@@ -54,11 +54,10 @@ def read(array: np.ndarray, start: int, stop: int) -> np.ndarray:
 def cut(line_lengths: np.ndarray, chunk_tokens: int, block_lines: int = BLOCK_LINES) -> Cuts:
   """Chunks of at most ``chunk_tokens`` tokens (0: one chunk), each ending at the last
   line end that fits, or inside a line longer than a chunk."""
-  tokens, lines, starts, offset = [0], [0], [0], 0
-
   # offset: the tokens before the block; at the end, all of them.
+  tokens, lines, starts, offset = [0], [0], [0], 0
   for first in range(0, len(line_lengths), block_lines):
-      # ends[k]: the token offset after k lines of the block.
+    # ends[k]: the token offset after k lines of the block.
     ends = offset + np.concatenate(
         [[0], np.cumsum(read(line_lengths, first, first + block_lines), dtype=np.int64)])
     while chunk_tokens > 0 and tokens[-1] + chunk_tokens < ends[-1]:
