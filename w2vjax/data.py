@@ -154,12 +154,13 @@ def process_share(ids: np.ndarray, sentence: np.ndarray) -> tuple[np.ndarray, np
 def _chunk_stats(encoded: text.EncodedText, cuts: chunks.Cuts, vocab: text.Vocab,
                  keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   """(in-vocabulary tokens, expected kept tokens) of each chunk, one chunk read at a time."""
+  if cuts.count == 1:  # the vocabulary's counts are the whole corpus's: nothing to read
+    return np.array([vocab.counts.sum()], np.int64), np.array([float(np.dot(vocab.counts, keep))])
   lengths, expected = [], []
   for c in range(cuts.count):
     ids = chunks.read(encoded.ids, int(cuts.tokens[c]), int(cuts.tokens[c + 1]))
     ids = ids[ids < len(vocab)]
     lengths.append(len(ids))
-    # With one chunk the counts are vocab.counts: the expectation of an unchunked run.
     expected.append(float(np.dot(np.bincount(ids, minlength=len(vocab)), keep)))
   return np.array(lengths, np.int64), np.array(expected)
 

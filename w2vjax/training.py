@@ -206,15 +206,15 @@ def _after_call(config: TrainConfig, data: TrainingData, opt: optim.Optimizer, s
 
 def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
                 opt: optim.Optimizer, state: TrainState, position: checkpoint.Position,
-                reporter: Reporter, workdir: Path | None, topology: parallel.Topology
+                reporter: Reporter, workdir: Path | None, layout: placement.Placement
                 ) -> tuple[TrainState, float, float]:
   """The loop from ``position`` to the last epoch; returns the state, the seconds spent
   saving checkpoints and the seconds spent compiling.
 
   ``workdir`` is None on every process but the first: only it writes checkpoints.
   """
+  topology = layout.topology
   train_step = make_train_step(config, method, opt, topology)
-  layout = placement.make_placement(topology, method)
   call_steps = steps_per_call(config, method)
   epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
   num_epochs, total_steps = data.plan(config)
@@ -328,7 +328,7 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
                       config.tensorboard)
   try:
     state, save_seconds, compile_seconds = _run_epochs(
-        config, data, method, opt, state, position, reporter, own_workdir, topology)
+        config, data, method, opt, state, position, reporter, own_workdir, layout)
     params = layout.to_host(state).params
   finally:
     reporter.close()
