@@ -99,7 +99,8 @@ class TrainingData:
 
   @property
   def corpus(self):
-    """The first part: all of the data unless the corpus is streamed in chunks."""
+    """The first part: all of the data unless the corpus is streamed in chunks (then each
+    access loads the chunk anew)."""
     return self.parts.load(0)
 
   @property

@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jax
@@ -168,40 +168,85 @@ def _prefetched(items: Iterator) -> Iterator:
 
 
 @dataclasses.dataclass
-class _LoopClock:
-  """The loop's bookkeeping between calls: running totals, saves and their cost."""
+class _Loop:
+  """What the host loop holds over a run: the pieces fixed at its start, and its
+  bookkeeping between calls (running totals, saves and their cost, compilation)."""
 
+  config: TrainConfig
+  data: TrainingData
+  opt: optim.Optimizer
+  reporter: Reporter
+  workdir: Path | None  # None on every process but the first: only it writes checkpoints
+  layout: placement.Placement
+  train_step: Callable
+  call_steps: int
+  process_batch: int
+  total_steps: int
+  # Several CPU devices share one thread pool: with steps dispatched ahead, devices blocked
+  # in a collective can starve the device that must join them (XLA's rendezvous then
+  # aborts after 40 s). Waiting for each call on multi-device CPU avoids it.
+  wait_each_call: bool
   totals: dict
   last_save: float
   save_seconds: float = 0.0
   compile_seconds: float | None = None
 
+  def compile(self, state: TrainState, epoch, prepared_since: float) -> TrainState:
+    """A call of zero steps compiles the step (the step count is traced, so every later
+    call reuses it): compilation is start-up, preparing the first part is training."""
+    epoch_seconds, t = time.perf_counter() - prepared_since, time.perf_counter()
+    state, self.totals = jax.block_until_ready(self.train_step(state, self.totals, epoch, 0, 0))
+    self.compile_seconds = time.perf_counter() - t
+    self.reporter.restart_clock(epoch_seconds)
+    return state
 
-def _after_call(config: TrainConfig, data: TrainingData, opt: optim.Optimizer, state,
-                clock: _LoopClock, reporter: Reporter, workdir: Path | None,
-                layout: placement.Placement, position: checkpoint.Position,
-                epoch_key: jax.Array, num_steps: int, finished: bool, stopping: bool) -> None:
-  """Reports (before saving: a NaN loss stops the run before it reaches a checkpoint) and
-  saves a checkpoint when one is due; raises Interrupted on a stop request."""
-  timer = time.perf_counter() - clock.last_save >= config.checkpoint_every_seconds
-  # Every process must report (and check the loss), save and stop at the same call.
-  stopping, timer, due = parallel.agree_any((stopping, timer, reporter.due()))
-  epoch, i, step = position.epoch, position.step_in_epoch, position.step
-  if stopping or finished or timer or due or i == num_steps:
-    words = data.raw_words * epoch + data.words_done(epoch_key, position.chunk, i / num_steps)
-    reporter.report(clock.totals, step, epoch + 1, words, float(opt.schedule(step - 1)))
-    clock.totals = zero_totals(layout.topology)
-  if stopping or finished or timer:  # a save point on every process; only the first writes
-    t = time.perf_counter()
-    if workdir is not None:
-      checkpoint.save(workdir, layout.to_host(state), position, config.to_dict(),
-                      reporter.history)
-    clock.last_save = time.perf_counter()
-    clock.save_seconds += clock.last_save - t
-  if stopping:
-    parallel.leave_together("stopped by signal")  # the first process saves before anyone exits
-    where = f"; checkpoint saved in {workdir}: run the same command to resume"
-    raise Interrupted(f"stopped by signal at step {step}" + (where if workdir else ""))
+  def run_part(self, state: TrainState, epoch, epoch_key: jax.Array,
+               start: checkpoint.Position, num_steps: int, last_part: bool, stop
+               ) -> tuple[TrainState, int, bool]:
+    """Trains one prepared part from ``start`` (its epoch, slot, first step in the part and
+    the global step); returns the state, the global step and whether the run is done."""
+    i, step = start.step_in_epoch, start.step
+    while i < num_steps:
+      count = min(self.call_steps, num_steps - i,
+                  self.total_steps - step if self.config.max_steps else num_steps)
+      state, self.totals = self.train_step(state, self.totals, epoch, i * self.process_batch,
+                                           count)
+      if self.wait_each_call:
+        jax.block_until_ready(self.totals)
+      step, i = step + count, i + count
+      finished = step == self.config.max_steps or (i == num_steps and last_part)
+      # The stop flag is read once: a signal between two reads would skip the save.
+      self.after_call(state, checkpoint.Position(start.epoch, i, step, start.chunk),
+                      epoch_key, num_steps, finished, bool(stop))
+      if finished:
+        return state, step, True
+    return state, step, False
+
+  def after_call(self, state, position: checkpoint.Position, epoch_key: jax.Array,
+                 num_steps: int, finished: bool, stopping: bool) -> None:
+    """Reports (before saving: a NaN loss stops the run before it reaches a checkpoint)
+    and saves a checkpoint when one is due; raises Interrupted on a stop request."""
+    config, reporter = self.config, self.reporter
+    timer = time.perf_counter() - self.last_save >= config.checkpoint_every_seconds
+    # Every process must report (and check the loss), save and stop at the same call.
+    stopping, timer, due = parallel.agree_any((stopping, timer, reporter.due()))
+    epoch, i, step = position.epoch, position.step_in_epoch, position.step
+    if stopping or finished or timer or due or i == num_steps:
+      words = (self.data.raw_words * epoch
+               + self.data.words_done(epoch_key, position.chunk, i / num_steps))
+      reporter.report(self.totals, step, epoch + 1, words, float(self.opt.schedule(step - 1)))
+      self.totals = zero_totals(self.layout.topology)
+    if stopping or finished or timer:  # a save point on every process; only the first writes
+      t = time.perf_counter()
+      if self.workdir is not None:
+        checkpoint.save(self.workdir, self.layout.to_host(state), position, config.to_dict(),
+                        reporter.history)
+      self.last_save = time.perf_counter()
+      self.save_seconds += self.last_save - t
+    if stopping:
+      parallel.leave_together("stopped by signal")  # the first process saves before anyone exits
+      where = f"; checkpoint saved in {self.workdir}: run the same command to resume"
+      raise Interrupted(f"stopped by signal at step {step}" + (where if self.workdir else ""))
 
 
 def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
@@ -214,16 +259,14 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
   ``workdir`` is None on every process but the first: only it writes checkpoints.
   """
   topology = layout.topology
-  train_step = make_train_step(config, method, opt, topology)
-  call_steps = steps_per_call(config, method)
-  epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
   num_epochs, total_steps = data.plan(config)
   process_batch = config.batch_size // topology.num_processes
-  # Several CPU devices share one thread pool: with steps dispatched ahead, devices blocked
-  # in a collective can starve the device that must join them (XLA's rendezvous then
-  # aborts after 40 s). Waiting for each call on multi-device CPU avoids it.
   wait_each_call = topology.num_devices > 1 and topology.mesh.devices.flat[0].platform == "cpu"
-  step, clock = position.step, _LoopClock(zero_totals(topology), time.perf_counter())
+  loop = _Loop(config, data, opt, reporter, workdir, layout,
+               make_train_step(config, method, opt, topology), steps_per_call(config, method),
+               process_batch, total_steps, wait_each_call, zero_totals(topology),
+               time.perf_counter())
+  epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
   parts = data.parts.count
 
   def prepare(slot: tuple[int, int]):
@@ -235,40 +278,23 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
   if parts > 1 and not wait_each_call:
     # (On multi-device CPU the preparation would compete for the devices' thread pool.)
     prepared = _prefetched(prepared)
-  t, finished = time.perf_counter(), False
+  step, t = position.step, time.perf_counter()
   with _stop_requests() as stop, contextlib.closing(prepared):
     for (epoch_index, slot), key, kept, epoch in prepared:
       if config.max_steps and step >= total_steps:
         break
       num_steps = _steps_in_part(kept, process_batch)
-      if clock.compile_seconds is None:
-        # A call of zero steps compiles the step (the step count is traced, so every later
-        # call reuses it): compilation is start-up, preparing the epoch is training.
-        epoch_seconds, t = time.perf_counter() - t, time.perf_counter()
-        state, clock.totals = jax.block_until_ready(
-            train_step(state, clock.totals, epoch, 0, 0))
-        clock.compile_seconds = time.perf_counter() - t
-        reporter.restart_clock(epoch_seconds)
+      if loop.compile_seconds is None:
+        state = loop.compile(state, epoch, t)
       resumed = (epoch_index, slot) == (position.epoch, position.chunk)
-      i = position.step_in_epoch if resumed else 0
-      while i < num_steps:
-        count = min(call_steps, num_steps - i,
-                    total_steps - step if config.max_steps else num_steps)
-        state, clock.totals = train_step(state, clock.totals, epoch, i * process_batch, count)
-        if wait_each_call:
-          jax.block_until_ready(clock.totals)
-        step, i = step + count, i + count
-        finished = (step == config.max_steps or i == num_steps and slot + 1 == parts
-                    and epoch_index + 1 == num_epochs)
-        # The stop flag is read once: a signal between two reads would skip the save.
-        _after_call(config, data, opt, state, clock, reporter, workdir, layout,
-                    checkpoint.Position(epoch_index, i, step, slot), key, num_steps,
-                    finished, bool(stop))
-        if finished:
-          break
+      start = checkpoint.Position(epoch_index, position.step_in_epoch if resumed else 0,
+                                  step, slot)
+      last_part = slot + 1 == parts and epoch_index + 1 == num_epochs
+      state, step, finished = loop.run_part(state, epoch, key, start, num_steps, last_part,
+                                            stop)
       if finished:  # before the next part is prepared, which would be wasted
         break
-  return state, clock.save_seconds, clock.compile_seconds or 0.0
+  return state, loop.save_seconds, loop.compile_seconds or 0.0
 
 
 def _solve(config: TrainConfig, data: TrainingData, method: methods.Method,
