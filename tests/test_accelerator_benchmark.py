@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import math
 import os
@@ -67,13 +66,8 @@ def test_accelerator_benchmark_measures_every_section(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def accelerator():
-  """The script as a module: its flags are defined only when it runs as a script."""
-  spec = importlib.util.spec_from_file_location("accelerator",
-                                                ROOT / "benchmarks" / "accelerator.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+def accelerator(load_benchmark):
+  return load_benchmark("accelerator")
 
 
 def test_memory_refusal_is_recorded_as_does_not_fit(accelerator, monkeypatch):

@@ -1,21 +1,12 @@
 """benchmarks/profile_step.py's reading of a trace: per-step operation times and how many
 operations ran at once, on hand-built trace events."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def profile_step():
-  spec = importlib.util.spec_from_file_location("profile_step",
-                                                ROOT / "benchmarks" / "profile_step.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+def profile_step(load_benchmark):
+  return load_benchmark("profile_step")
 
 
 def _event(name, ts, dur, tid=1):
