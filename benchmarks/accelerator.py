@@ -27,7 +27,7 @@ the step names a platform. Everything runs on one device. Measured, in this orde
 
 The learning rate (``--lr_scaling``, ``--lr_reference_batch`` R): at batch B the sweep
 trains at the config's rate x min(1, R / B) ** p, p = 0 (none), 1/2 (sqrt) or 1 (linear,
-the default, with R = 2048). A step sums its pairs' gradients, so a row met c times in a
+the default, with R = 1024). A step sums its pairs' gradients, so a row met c times in a
 batch moves by c terms computed from the same stale values. A rare row is met about once
 a batch at any size and learns as much per epoch at any batch; a frequent row (a noise
 word above all: about B K p_noise(w) terms a step) takes a step B / 64 times batch 64's,
@@ -37,6 +37,8 @@ is stable and beyond R holds the frequent rows' step at batch R's. Measured on t
 (1 epoch, WS-353): text8-1m at rate 0.025 gave 0.212 at batch 64, 0.202 at 1024, 0.171 at
 2048 and diverged at 4096, where 0.0125 gave 0.143, 0.00625 0.052 and sqrt(64 / B)'s
 0.0031 0.034; wikipedia-en-9m, linear with R = 2048, 0.262 at 4096 and 0.080 at 16384.
+Those were measured at 0.025; skip-gram's default is now 0.05, so R = 1024 keeps the
+frequent rows' step beyond R (rate x R) where 0.025 x 2048 put it.
 A global rate cannot undo a per-row effect (scaling each row's summed gradient down by
 its count in the batch, in the step, could). A non-finite loss is recorded as "diverged".
 
@@ -304,7 +306,7 @@ def _define_flags() -> None:
                     "the sweep's batch sizes (centre words per step)")
   flags.DEFINE_enum("lr_scaling", "linear", list(LR_SCALING),
                     "the sweep's rate at batch B: the config's x min(1, R / B) ** (0, 1/2, 1)")
-  flags.DEFINE_integer("lr_reference_batch", 2048,
+  flags.DEFINE_integer("lr_reference_batch", 1024,
                        "R: the largest batch trained at the config's rate (see the docstring)")
   flags.DEFINE_list("vocab_sizes", ["10000", "100000", "300000", "1000000"],
                     "full softmax's vocabulary sizes")

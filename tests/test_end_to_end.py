@@ -103,7 +103,7 @@ def test_launcher_lists_experiments():
 def test_max_steps_is_an_exact_reproducible_budget(topic_corpus, tmp_path):
   path, _ = topic_corpus
   cfg = TrainConfig(corpus=str(path), dim=8, min_count=1, subsample=0, batch_size=16,
-                    max_steps=37, log_every_seconds=0)
+                    max_steps=37, learning_rate=0.025, log_every_seconds=0)
   result = train(cfg, workdir=tmp_path / "run", show_progress=False)
   assert result.metrics[-1]["step"] == 37 and result.metrics[-1]["epoch"] == 1
   # The linear decay is planned over the 37 steps: the last step (index 36) is 36/37 of

@@ -60,7 +60,9 @@ class TrainConfig:
   max_steps: int = 0
   batch_size: int = 64  # centre words per step; each gives up to 2 * window pairs
   optimizer: str = "sgd"  # sgd | adagrad | adam
-  learning_rate: float = 0.0  # 0: the method's default (skip-gram 0.025, CBOW and subwords 0.05)
+  # 0: the method's default: 0.05 for skip-gram with negative sampling or hierarchical
+  # softmax, CBOW and subwords; 0.025 for full softmax, NCE and sampled softmax.
+  learning_rate: float = 0.0
   lr_schedule: str = "linear"  # linear (word2vec's decay) | constant
   final_lr_ratio: float = 1e-4  # the linear decay ends at learning_rate * final_lr_ratio
   update: str = "auto"  # dense | sparse | auto (sparse unless the method touches every row)

@@ -32,7 +32,13 @@ COUNT_ARCHITECTURES = ("glove", "ppmi", "ppmi_svd")
 ARCHITECTURES = WINDOW_ARCHITECTURES + COUNT_ARCHITECTURES
 OBJECTIVES = ("negative_sampling", "nce", "sampled_softmax", "softmax", "hierarchical_softmax")
 NOISE_OBJECTIVES = ("negative_sampling", "nce", "sampled_softmax")
-SKIPGRAM_LEARNING_RATE = 0.025  # word2vec.c's default for skip-gram
+# word2vec.c's skip-gram rate, kept by full softmax, NCE and sampled softmax (the
+# objective study's setting).
+SKIPGRAM_LEARNING_RATE = 0.025
+# Skip-gram's logistic window methods (negative sampling in either orientation,
+# hierarchical softmax): fastText's rate, ahead of 0.025 on wikipedia-en-9m and text8-1m
+# (BUILD_NOTES, "fastText's skip-gram against w2vjax's: the ablation").
+WINDOW_SKIPGRAM_LEARNING_RATE = 0.05
 _COMBINATIONS = {
     "skipgram": OBJECTIVES,
     "cbow": ("negative_sampling", "hierarchical_softmax"),
@@ -186,6 +192,6 @@ def build(config, vocab) -> Method:
   # (hierarchical softmax has no noise to share); fastText's scores each pair on its own.
   if config.share_negatives or config.objective == "hierarchical_softmax":
     return _windows(config, vocab, "skip-gram", skipgram.context_inputs, 1,
-                    SKIPGRAM_LEARNING_RATE, len(vocab))
+                    WINDOW_SKIPGRAM_LEARNING_RATE, len(vocab))
   return _windows(config, vocab, "skip-gram (centre input)", skipgram.centre_word_inputs,
-                  slots, SKIPGRAM_LEARNING_RATE, len(vocab))
+                  slots, WINDOW_SKIPGRAM_LEARNING_RATE, len(vocab))
