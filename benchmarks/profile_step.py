@@ -33,7 +33,7 @@ def operation_events(trace: dict) -> list[dict]:
   """The complete ("X") events of XLA operations in a Chrome/Perfetto trace."""
   return [e for e in trace["traceEvents"]
           if e.get("ph") == "X" and not e["name"].startswith("$")
-          and not any(e["name"].startswith(p) or p in e["name"] for p in _NOT_OPERATIONS)]
+          and not any(p in e["name"] for p in _NOT_OPERATIONS)]
 
 
 def per_step_table(events: list[dict], steps: int) -> list[dict]:
