@@ -5,7 +5,8 @@
       [--workers=2] [--json=PATH]
 
 Run from the repository root. w2vjax trains the training config as it is (its ``job`` field
-dropped, reports every 60 s so that reporting costs nothing). The other systems
+dropped, reports every 60 s so that reporting costs nothing), on the config's
+``cpu_devices`` as the launcher does (on a CPU: one device per core by default). The other systems
 (benchmarks/baselines.py) take the config's dim, window, negatives, min_count, subsample,
 epochs and seed, and ``--workers`` threads; every other field is w2vjax's alone, and each
 keeps its own default learning rate (gensim 0.025 for skip-gram and CBOW alike, fastText
@@ -42,7 +43,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 import baselines  # beside this script, so on sys.path when it runs as one
-from w2vjax import Embeddings, TrainConfig, datasets, encode, io_utils, train
+from w2vjax import Embeddings, TrainConfig, datasets, encode, io_utils, parallel, train
 from w2vjax.evaluation import evaluate
 
 FLAGS = flags.FLAGS
@@ -60,6 +61,8 @@ def _scores(emb: Embeddings, restrict_vocab: int) -> dict:
 
 
 def run_w2vjax(fields: dict) -> tuple[dict, Embeddings]:
+  # A fresh process, JAX not started: split the CPU as the launcher does.
+  parallel.use_cpu_devices(fields.get("cpu_devices", 0), fields.get("batch_size", 0))
   result = train(TrainConfig.from_dict({**fields, "log_every_seconds": 60}))
   return ({"startup_s": result.startup_seconds + result.compile_seconds,
            "train_s": result.train_seconds, "words_per_sec": result.words_per_sec},

@@ -98,6 +98,8 @@ def main(argv: list[str]) -> None:
       raise InputError(f"unknown job {job!r} in the config; known: {', '.join(JOBS)}")
     if FLAGS.coordinator:
       parallel.initialize_distributed(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
+    elif "cpu_devices" in values:  # a training config: one process, so split its cores
+      parallel.use_cpu_devices(values["cpu_devices"], values["batch_size"])
     JOBS[job](values, workdir)
   except Interrupted as e:
     print(e, file=sys.stderr)

@@ -68,6 +68,8 @@ BAD_INPUTS = {
                                   "batch_splits=3 does not divide"),
     "steps_per_call < 0": ([OK, "--config.steps_per_call=-1", WD], RUN,
                            "steps_per_call must be >= 0"),
+    "sync_every < 0": ([OK, "--config.sync_every=-1", WD], RUN, "sync_every must be >= 0"),
+    "cpu_devices < 0": ([OK, "--config.cpu_devices=-2", WD], RUN, "cpu_devices must be >= 0"),
     "unknown objective": ([OK, "--config.objective=hs", WD], RUN, "unknown objective 'hs'"),
     "minn > maxn": ([OK, "--config.maxn=2", "--config.minn=3", WD], RUN,
                     "subwords need 1 <= minn <= maxn, got minn=3, maxn=2"),
@@ -160,6 +162,20 @@ def test_memory_estimate_counts_every_table_of_the_method():
   assert words_only == 2 * 1000 * 10 * 4
   subword = methods.build(cfg.replace(maxn=6, buckets=5000), vocab)
   assert memory.table_bytes(subword) == (1000 + 5000 + 1000) * 10 * 4
+
+
+def test_memory_check_counts_devices_own_copies_on_one_host():
+  vocab, cfg = _zipf_vocab(1000), TrainConfig(dim=10, optimizer="adagrad")
+  method = methods.build(cfg, vocab)
+  tables = memory.table_bytes(method)
+  # Each device keeps the tables and their Adagrad sums as of the last merge.
+  assert (memory.estimate_bytes(cfg, method, 0, merged=True)
+          - memory.estimate_bytes(cfg, method, 0)) == 2 * tables
+  need = memory.estimate_bytes(cfg, method, 0, merged=True)
+  memory.check_fits(cfg, method, 0, 1000, available=int(need / 0.8), merged=True)
+  with pytest.raises(InputError, match="needs about"):  # 2 CPU devices share the host's
+    memory.check_fits(cfg, method, 0, 1000, available=int(need / 0.8), merged=True,
+                      sharing=2)
 
 
 # Interruption and resumption -----------------------------------------------------------

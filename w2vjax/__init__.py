@@ -14,7 +14,7 @@ _EXPORTS = {
     "Vocab": "w2vjax.text", "tokenize": "w2vjax.text",
     "evaluate": "w2vjax.evaluation", "evaluate_analogy": "w2vjax.evaluation",
     "evaluate_classification": "w2vjax.evaluation",
-    "evaluate_similarity": "w2vjax.evaluation",
+    "evaluate_similarity": "w2vjax.evaluation", "use_cpu_devices": "w2vjax.parallel",
 }
 _SUBMODULES = ("datasets", "methods")
 

@@ -76,6 +76,20 @@ class TrainConfig:
   # replicating them: each device holds 1/num_devices of them (w2vjax.placement). One
   # process, parallel=shard_map.
   shard_tables: bool = False
+  # Replicated tables on several devices: 1 applies every device's row updates on every
+  # device at every step (synchronous data parallel). N > 1: each device trains its own
+  # copy, and the copies' changes are added up (word2vec's lock-free threads also apply
+  # each other's updates late): those of the `sync_rows` most frequent words' rows every N
+  # steps, those of every row every 32 N steps (one jitted call). 0 picks: 512 on CPU
+  # devices, where a collective costs more than a step; 1 elsewhere.
+  sync_every: int = 0
+  sync_rows: int = 4096
+  # CPU only: the JAX devices the host's cores are split into, one thread each, so that
+  # data parallel uses every core (XLA runs one small step on one core at a time). 0: one
+  # per core, as many as split batch_size into parts of at least 16 centres. Applied by
+  # the launchers before JAX starts (w2vjax.use_cpu_devices in a notebook); once JAX has
+  # started it changes nothing.
+  cpu_devices: int = 0
   # Reporting and checkpoints (with a workdir).
   log_every_seconds: float = 10.0
   checkpoint_every_seconds: float = 300.0

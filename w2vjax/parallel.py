@@ -18,6 +18,7 @@ partitioner splits (w2vjax.step); that needs shard_map's mesh and one process.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 
 import jax
@@ -49,6 +50,10 @@ class Topology:
     return [d for d in self.mesh.devices.flat if d.process_index == jax.process_index()]
 
   @property
+  def on_cpu(self) -> bool:
+    return self.mesh.devices.flat[0].platform == "cpu"
+
+  @property
   def num_processes(self) -> int:
     return len({d.process_index for d in self.mesh.devices.flat})
 
@@ -59,6 +64,44 @@ def initialize_distributed(coordinator: str, num_processes: int, process_id: int
     raise InputError(f"process_id must be in 0..{num_processes - 1}, got {process_id}")
   jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
                              process_id=process_id)
+
+
+def even_parts(total: int, most: int, least: int = 16) -> int:
+  """The most parts, up to ``most``, that split ``total`` evenly into parts of at least
+  ``least`` (1 if none does)."""
+  return max([n for n in range(1, max(1, most) + 1)
+              if total % n == 0 and total // n >= least] or [1])
+
+
+def available_cores() -> int:
+  return (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+          else os.cpu_count() or 1)
+
+
+def use_cpu_devices(count: int = 0, batch_size: int = 0) -> bool:
+  """Splits the host's CPU into ``count`` JAX devices (0: one per core this process may
+  use, as many as split ``batch_size`` evenly into parts of at least 16 centres), each
+  running its operations on one thread; returns whether the split was applied.
+
+  XLA runs a word2vec step's small operations one at a time, so a single CPU device keeps
+  one core busy; several devices training their own parts of the batch keep all of them
+  busy (see ``TrainConfig.sync_every``). It must run before JAX starts its backends, and
+  changes nothing once they have started or when ``XLA_FLAGS`` already sets
+  ``--xla_force_host_platform_device_count``. On a GPU or TPU host the accelerator stays
+  the default device.
+  """
+  if count < 0:
+    raise InputError(f"cpu_devices must be >= 0, got {count}")
+  if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+    return False
+  if not count:
+    cores = available_cores()
+    count = even_parts(batch_size, cores) if batch_size else cores
+  try:
+    jax.config.update("jax_num_cpu_devices", count)
+  except RuntimeError:  # the backends have started: their device count is fixed
+    return False
+  return True
 
 
 def make_topology(num_devices: int = 0, mode: str = "shard_map",

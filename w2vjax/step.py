@@ -10,7 +10,6 @@ them with optax.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 
 import flax.struct
@@ -71,16 +70,43 @@ def row_grads_in_parts(method: Method, params: dict, constants: dict,
   return sum(losses), jax.tree.map(concatenate, *updates)
 
 
-def steps_per_call(config: TrainConfig, method: Method) -> int:
-  """Steps one jitted call runs: ``config.steps_per_call``, or (0) about 2^22 scored
-  (pair, output row) products per call, at most 256 steps.
+CPU_SYNC_EVERY = 512  # steps between merges of CPU devices' frequent rows (sync_every)
+# With devices' own copies a call ends with the merge of every row: at most this many
+# merges of the frequent rows per call, and at least this many calls per run.
+ROW_MERGES_PER_CALL = 32
+CALLS_PER_RUN = 40
+
+
+def sync_every(config: TrainConfig, topology: parallel.Topology) -> int:
+  """Steps each device trains its own copy of the frequent rows between merges: 1 (every
+  step, synchronous) on one device and with tables split by rows; ``config.sync_every``,
+  or (0) ``CPU_SYNC_EVERY`` on CPU devices and 1 elsewhere."""
+  if topology.num_devices == 1 or topology.shard_tables:
+    return 1
+  if config.sync_every:
+    return config.sync_every
+  return CPU_SYNC_EVERY if topology.on_cpu else 1
+
+
+def steps_per_call(config: TrainConfig, method: Method,
+                   topology: parallel.Topology | None = None, total_steps: int = 0) -> int:
+  """Steps one jitted call runs: ``config.steps_per_call``, or (0) where devices train
+  their own copies (a call ends with the merge of every row) a multiple of ``sync_every``
+  near 1/CALLS_PER_RUN of the run's ``total_steps``, from 1 to ROW_MERGES_PER_CALL
+  merges of the frequent rows; else about 2^22 scored (pair, output row) products per
+  call, at most 256 steps.
 
   A call that runs many steps in a loop on the device costs one dispatch for all of them,
   which is most of the cost of a small step; a full-softmax step scores every word, so it
-  gets a call of its own and the loop stays responsive to reports and signals.
+  gets a call of its own and the loop stays responsive to reports and signals. Rows
+  merged too rarely lose quality in a short run (text8-1m: BUILD_NOTES).
   """
+  interval = sync_every(config, topology) if topology is not None else 1
   if config.steps_per_call:
     return config.steps_per_call
+  if interval > 1:
+    merges = corpus_lib.ceil_div(max(total_steps, 1), CALLS_PER_RUN * interval)
+    return interval * min(merges, ROW_MERGES_PER_CALL)
   products = config.batch_size * 2 * config.window * method.outputs_per_pair
   return int(np.clip(2**22 // products, 1, 256))
 
@@ -95,19 +121,17 @@ def batch_splits(config: TrainConfig, topology: parallel.Topology) -> int:
       raise InputError(f"batch_splits={config.batch_splits} does not divide the per-device "
                        f"batch of {device_batch} centres")
     return config.batch_splits
-  if topology.mesh.devices.flat[0].platform != "cpu":
+  if not topology.on_cpu:
     return 1
-  cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-           else os.cpu_count() or 1) // len(topology.local_devices)
-  return max([s for s in range(1, max(1, cores) + 1)
-              if device_batch % s == 0 and device_batch // s >= 16] or [1])
+  return parallel.even_parts(device_batch,
+                             parallel.available_cores() // len(topology.local_devices))
 
 
-def _collectives(topology: parallel.Topology):
+def _collectives(config: TrainConfig, topology: parallel.Topology):
   """(psum, all_gather) over the mesh; identities on one device, where each would still
-  cost a few us of a 70 us step on a CPU, and with sharded tables, where the step is one
-  program over the global batch."""
-  if topology.num_devices == 1 or topology.shard_tables:
+  cost a few us of a 70 us step on a CPU, with sharded tables, where the step is one
+  program over the global batch, and where devices train their own copies (``_merged``)."""
+  if sync_every(config, topology) > 1 or topology.num_devices == 1 or topology.shard_tables:
     return (lambda x: x), (lambda x: x)
   return (functools.partial(jax.lax.psum, axis_name=parallel.AXIS),
           functools.partial(jax.lax.all_gather, axis_name=parallel.AXIS, tiled=True))
@@ -168,6 +192,10 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
   one_step = _one_step(config, method, opt, topology)
   device_steps = _device_steps(config, method, one_step,
                                config.batch_size // topology.num_processes)
+  if sync_every(config, topology) > 1:
+    device_steps = _merged(device_steps, method, sync_every(config, topology),
+                           config.sync_rows, config.batch_size // topology.num_processes,
+                           topology.num_devices)
   if topology.shard_tables:
     # Inputs keep the placement they arrive with (tables split, the rest replicated).
     wrapped = jax.jit(device_steps, donate_argnums=(0, 1))
@@ -185,7 +213,7 @@ def _one_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
   dense = resolve_update(config, method) == "dense"
   source = SOURCES[method.data]
   loss_and_grad = jax.value_and_grad(_loss(method, topology))
-  psum, all_gather = _collectives(topology)
+  psum, all_gather = _collectives(config, topology)
   splits = 1 if topology.shard_tables else batch_splits(config, topology)
   own_part = _own_part(config, topology)
   layout = placement.make_placement(topology, method)
@@ -238,6 +266,114 @@ def _device_steps(config: TrainConfig, method: Method, one_step: Callable,
                              (state, totals))
 
   return device_steps
+
+
+def merge_changes(start: jax.Array, local: jax.Array) -> jax.Array:
+  """An array after each device changed its own copy of ``start``: ``start`` plus the sum
+  of the copies' changes (each device's updates applied on every device, late, as
+  word2vec's threads apply each other's). Call inside the mesh."""
+  return start + jax.lax.psum(local - start, parallel.AXIS)
+
+
+def agreement_scale(changes: jax.Array, num_devices: int) -> jax.Array:
+  """Per row of this device's ``changes`` [rows, ...], the factor that turns the sum of
+  every device's changes into the merged change: min(1, sum_i |c_i|^2 / |sum_i c_i|^2),
+  but at least 2 / n on n devices.
+
+  1 where the copies moved a row in unrelated directions (their changes add up, as
+  word2vec's threads' updates do); it falls towards 1/n where n copies moved a row alike.
+  A frequent row that each copy brought to the same place is then overshot by at most
+  twice its change (the plain sum overshot it n times over and diverged on 4 devices),
+  while a row that each copy moved the same way without reaching its place, which looks
+  the same, keeps at least 2/n of the sum: on 2 devices the sum, which measured best.
+  Call inside the mesh.
+  """
+  axes = tuple(range(1, changes.ndim))
+  own = jax.lax.psum(jnp.sum(changes * changes, axis=axes), parallel.AXIS)
+  total = jax.lax.psum(changes, parallel.AXIS)
+  summed = jnp.sum(total * total, axis=axes)
+  scale = own / jnp.maximum(summed, jnp.finfo(changes.dtype).tiny)
+  return jnp.clip(scale, min(1.0, 2 / num_devices), 1.0)
+
+
+def _merge_rows(tables: dict, start: dict, rows: dict, agree: int) -> tuple[dict, dict]:
+  """``tables`` (name -> its table and optimizer state) with the ``rows[name]`` slice of
+  each table-shaped array merged against ``start`` (those rows at the last merge): the
+  sum of the copies' changes, times ``agreement_scale`` over ``agree`` devices if not 0;
+  returns the tables and the merged rows.
+
+  The start of the rows is carried, not sliced from the tables: a slice of a loop-carried
+  table written back into it made XLA copy the whole table at every merge.
+  """
+  def per_table(name, fn, *trees):  # an optimizer's step count is left as it is
+    return jax.tree.map(lambda x, *r: fn(x, rows[name], *r) if jnp.ndim(x) else x, *trees)
+
+  def merged_change(change):
+    total = jax.lax.psum(change, parallel.AXIS)
+    if not agree:
+      return total
+    return total * agreement_scale(change, agree).reshape(-1, *[1] * (change.ndim - 1))
+
+  changes = {name: per_table(name, lambda x, which, s: x[which] - s, tables[name], start[name])
+             for name in tables}
+  merged = {name: per_table(name, lambda s, _, c: s + merged_change(c), start[name],
+                            changes[name]) for name in tables}
+  tables = {name: per_table(name, lambda x, which, m: jax.lax.dynamic_update_slice_in_dim(
+      x, m, which.start, 0), tables[name], merged[name]) for name in tables}
+  return tables, merged
+
+
+def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
+            process_batch: int, num_devices: int) -> Callable:
+  """``device_steps`` on each device's own copy of the tables, merged by adding up the
+  copies' changes: the ``hot_rows`` most often updated rows of each table (the first,
+  as word ids are frequency ranks, or the last for ``method.frequent_last``) every
+  ``every`` steps, every other row at the end of the call.
+
+  A frequent word's row takes many updates between merges, and the sum of several copies'
+  changes then overshoots (measured: BUILD_NOTES), so those few rows merge often; a rare
+  word's row changes by a few updates that add up exactly however late they are merged.
+  The running totals are summed. A small all-reduce per ``every`` steps and one of the
+  tables per call, instead of an all-gather of the touched rows at every step (each
+  collective costs milliseconds on a CPU).
+  """
+  def split(name: str, table: jax.Array) -> tuple[slice, slice]:
+    n = table.shape[0]
+    k = min(hot_rows, n)
+    return (slice(n - k, n), slice(0, n - k)) if name in method.frequent_last else (
+        slice(0, k), slice(k, n))
+
+  def merged_steps(state, totals, constants, start, num_steps, epoch):
+    hot = {name: split(name, t)[0] for name, t in state.params.items()}
+    cold = {name: split(name, t)[1] for name, t in state.params.items()}
+
+    def by_table(state):
+      return {name: (state.params[name], state.opt_state[name]) for name in state.params}
+
+    def rows(tables, which):
+      return {name: jax.tree.map(lambda x: x[which[name]] if jnp.ndim(x) else x, tree)
+              for name, tree in tables.items()}
+
+    def with_tables(state, tables):
+      return state.replace(params={n: t[0] for n, t in tables.items()},
+                           opt_state={n: t[1] for n, t in tables.items()})
+
+    at_call = by_table(state)
+
+    def segment(k, carry):
+      state, totals, hot_start = carry
+      first = k * every
+      state, totals = device_steps(state, totals, constants, start + first * process_batch,
+                                   jnp.minimum(every, num_steps - first), epoch)
+      tables, hot_start = _merge_rows(by_table(state), hot_start, hot, num_devices)
+      return with_tables(state, tables), totals, hot_start
+
+    state, local_totals, _ = jax.lax.fori_loop(
+        0, (num_steps + every - 1) // every, segment, (state, totals, rows(at_call, hot)))
+    tables, _ = _merge_rows(by_table(state), rows(at_call, cold), cold, agree=0)
+    return with_tables(state, tables), jax.tree.map(merge_changes, totals, local_totals)
+
+  return merged_steps
 
 
 def place_epoch(epoch, topology: parallel.Topology):

@@ -31,7 +31,7 @@ from w2vjax.errors import InputError
 from w2vjax.methods.base import CONTEXT_INITS
 from w2vjax.reporting import Reporter
 from w2vjax.step import (TrainState, init_state, make_train_step, place_epoch,
-                         resolve_update, steps_per_call, zero_totals)
+                         resolve_update, steps_per_call, sync_every, zero_totals)
 
 
 @dataclasses.dataclass
@@ -68,7 +68,8 @@ def validate(config: TrainConfig) -> None:
     if getattr(config, name) <= 0:
       raise InputError(f"{name} must be positive, got {getattr(config, name)}")
   for name in ("subsample", "max_vocab", "max_steps", "steps_per_call", "batch_splits",
-               "learning_rate", "chunk_tokens", "tokenize_workers"):
+               "learning_rate", "chunk_tokens", "tokenize_workers", "sync_every",
+               "sync_rows", "cpu_devices"):
     if getattr(config, name) < 0:
       raise InputError(f"{name} must be >= 0, got {getattr(config, name)}")
 
@@ -261,9 +262,10 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
   topology = layout.topology
   num_epochs, total_steps = data.plan(config)
   process_batch = config.batch_size // topology.num_processes
-  wait_each_call = topology.num_devices > 1 and topology.mesh.devices.flat[0].platform == "cpu"
+  wait_each_call = topology.num_devices > 1 and topology.on_cpu
   loop = _Loop(config, data, opt, reporter, workdir, layout,
-               make_train_step(config, method, opt, topology), steps_per_call(config, method),
+               make_train_step(config, method, opt, topology),
+               steps_per_call(config, method, topology, total_steps),
                process_batch, total_steps, wait_each_call, zero_totals(topology),
                time.perf_counter())
   epoch_key = jax.random.fold_in(jax.random.key(config.seed), 1)
@@ -334,7 +336,9 @@ def train(config: TrainConfig, *, workdir: str | Path | None = None,
   resolve_update(config, method)
   layout = placement.make_placement(topology, method)
   memory.check_fits(config, method, data.num_tokens, len(data.vocab),
-                    table_devices=topology.num_devices if config.shard_tables else 1)
+                    table_devices=topology.num_devices if config.shard_tables else 1,
+                    merged=sync_every(config, topology) > 1,
+                    sharing=len(topology.local_devices) if topology.on_cpu else 1)
   _, total_steps = data.plan(config)
   rate = learning_rate(config, method)
   opt = optim.make_optimizer(config.optimizer, rate, total_steps, config.lr_schedule,

@@ -24,7 +24,7 @@ def run(fields, update, num_devices, mode, optimizer="sgd", steps=8):
   corpus = C.make_device_corpus(tokens, np.arange(4000) // 25, counts, 1e-2)
   cfg = TrainConfig(dim=8, window=3, negatives=4, batch_size=32, update=update,
                     optimizer=optimizer, learning_rate=0.1, context_init="uniform",
-                    parallel=mode, **fields)
+                    parallel=mode, sync_every=1, **fields)
   method = methods.build(cfg, Vocab(tuple(f"w{i}" for i in range(60)), counts))
   topology = parallel.make_topology(num_devices, mode)
   opt = optim.make_optimizer(cfg.optimizer, cfg.learning_rate, 100)

@@ -33,7 +33,7 @@ def run(fields, update, shard, optimizer="sgd", steps=8):
   sentence = (np.arange(4000) // 25).astype(np.int32)
   cfg = TrainConfig(dim=8, window=3, negatives=4, batch_size=32, update=update,
                     optimizer=optimizer, learning_rate=0.1, context_init="uniform",
-                    shard_tables=shard, **fields)
+                    shard_tables=shard, sync_every=1, **fields)
   method = methods.build(cfg, Vocab(tuple(f"w{i}" for i in range(SIZE)), counts))
   topology = parallel.make_topology(4, cfg.parallel, shard)
   layout = placement.make_placement(topology, method)

@@ -147,6 +147,7 @@ def _windows(config, vocab, name: str, encode, noise_sets: int, learning_rate: f
                        for field in ("codes", "points", "lengths")}}
     decode, outputs, noise_shape = huffman_path, tree.codes.shape[1], (0, 0)
     out_table, out_rows, objective = "nodes", size - 1, "hierarchical softmax"
+    fields = {**fields, "frequent_last": ("nodes",)}  # the root is the last inner node
   else:
     output = {"noise": make_noise_sampler(vocab.counts, config.noise_exponent)}
     decode, outputs = with_noise, config.negatives + 1

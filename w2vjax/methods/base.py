@@ -65,6 +65,10 @@ class Method(NamedTuple):
   predictions: Callable[[Batch], jax.Array] = lambda batch: jnp.sum(batch.mask, dtype=jnp.int32)
   solve: Callable | None = None
   sharded_loss: Callable | None = None
+  # Tables whose most often updated rows are the last ones (a Huffman tree's inner nodes:
+  # the root is the last); in the others they are the first (word ids are frequency
+  # ranks). Devices that train their own copies merge those rows most often (w2vjax.step).
+  frequent_last: tuple[str, ...] = ()
 
 
 CONTEXT_INITS = ("zeros", "uniform")
