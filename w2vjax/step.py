@@ -310,7 +310,7 @@ def _merge_rows(tables: dict, start: dict, rows: dict, agree: int) -> tuple[dict
 
   def merged_change(change):
     total = jax.lax.psum(change, parallel.AXIS)
-    if not agree:
+    if agree <= 2:  # no agreement rule, or on 2 devices its factor is always 1
       return total
     return total * agreement_scale(change, agree).reshape(-1, *[1] * (change.ndim - 1))
 
