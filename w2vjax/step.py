@@ -275,10 +275,10 @@ def merge_changes(start: jax.Array, local: jax.Array) -> jax.Array:
   return start + jax.lax.psum(local - start, parallel.AXIS)
 
 
-def agreement_scale(changes: jax.Array, num_devices: int) -> jax.Array:
-  """Per row of this device's ``changes`` [rows, ...], the factor that turns the sum of
-  every device's changes into the merged change: min(1, sum_i |c_i|^2 / |sum_i c_i|^2),
-  but at least 2 / n on n devices.
+def agreement_scale(changes: jax.Array, total: jax.Array, num_devices: int) -> jax.Array:
+  """Per row of this device's ``changes`` [rows, ...] and their ``total`` over the
+  devices (their psum), the factor that turns that sum into the merged change:
+  min(1, sum_i |c_i|^2 / |sum_i c_i|^2), but at least 2 / n on n devices.
 
   1 where the copies moved a row in unrelated directions (their changes add up, as
   word2vec's threads' updates do); it falls towards 1/n where n copies moved a row alike.
@@ -290,7 +290,6 @@ def agreement_scale(changes: jax.Array, num_devices: int) -> jax.Array:
   """
   axes = tuple(range(1, changes.ndim))
   own = jax.lax.psum(jnp.sum(changes * changes, axis=axes), parallel.AXIS)
-  total = jax.lax.psum(changes, parallel.AXIS)
   summed = jnp.sum(total * total, axis=axes)
   scale = own / jnp.maximum(summed, jnp.finfo(changes.dtype).tiny)
   return jnp.clip(scale, min(1.0, 2 / num_devices), 1.0)
@@ -312,7 +311,8 @@ def _merge_rows(tables: dict, start: dict, rows: dict, agree: int) -> tuple[dict
     total = jax.lax.psum(change, parallel.AXIS)
     if agree <= 2:  # no agreement rule, or on 2 devices its factor is always 1
       return total
-    return total * agreement_scale(change, agree).reshape(-1, *[1] * (change.ndim - 1))
+    scale = agreement_scale(change, total, agree)
+    return total * scale.reshape(-1, *[1] * (change.ndim - 1))
 
   changes = {name: per_table(name, lambda x, which, s: x[which] - s, tables[name], start[name])
              for name in tables}

@@ -39,7 +39,8 @@ def merge_errors() -> dict:
                                             check_vma=False))(start, local))
 
   merged = on_devices(lambda s, l: step.merge_changes(s, l[0]))
-  scales = on_devices(lambda s, l: step.agreement_scale(l[0] - s, 4))
+  scales = on_devices(lambda s, l: step.agreement_scale(
+      l[0] - s, jax.lax.psum(l[0] - s, parallel.AXIS), 4))
   return {"sum": float(np.abs(merged - (start + total)).max()),
           "agreement": float(np.abs(scales - scale).max())}
 
