@@ -43,7 +43,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 import baselines  # beside this script, so on sys.path when it runs as one
-from w2vjax import Embeddings, TrainConfig, datasets, encode, io_utils, parallel, train
+from w2vjax import Embeddings, TrainConfig, datasets, encode, io_utils, methods, parallel, train
 from w2vjax.evaluation import evaluate
 
 FLAGS = flags.FLAGS
@@ -62,8 +62,9 @@ def _scores(emb: Embeddings, restrict_vocab: int) -> dict:
 
 def run_w2vjax(fields: dict) -> tuple[dict, Embeddings]:
   # A fresh process, JAX not started: split the CPU as the launcher does.
-  parallel.use_cpu_devices(fields.get("cpu_devices", 0), fields.get("batch_size", 0))
-  result = train(TrainConfig.from_dict({**fields, "log_every_seconds": 60}))
+  config = TrainConfig.from_dict({**fields, "log_every_seconds": 60})
+  parallel.use_cpu_devices(methods.cpu_devices(config), config.batch_size)
+  result = train(config)
   return ({"startup_s": result.startup_seconds + result.compile_seconds,
            "train_s": result.train_seconds, "words_per_sec": result.words_per_sec},
           result.embeddings)

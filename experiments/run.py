@@ -23,7 +23,8 @@ from experiments import configs
 from experiments import compare_methods
 from experiments.compare_objectives import StudyConfig, run_study
 from experiments.training_run import run_training_job
-from w2vjax import parallel
+from w2vjax import methods, parallel
+from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError
 from w2vjax.training import Interrupted
 
@@ -99,7 +100,8 @@ def main(argv: list[str]) -> None:
     if FLAGS.coordinator:
       parallel.initialize_distributed(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
     elif "cpu_devices" in values:  # a training config: one process, so split its cores
-      parallel.use_cpu_devices(values["cpu_devices"], values["batch_size"])
+      parallel.use_cpu_devices(methods.cpu_devices(TrainConfig.from_dict(values)),
+                               values["batch_size"])
     JOBS[job](values, workdir)
   except Interrupted as e:
     print(e, file=sys.stderr)

@@ -158,3 +158,34 @@ def test_rows_of_a_batch_are_the_batch_of_those_rows(shared):
   for x, y in zip(whole, part):
     np.testing.assert_array_equal(x[16:32], y)
   assert whole.negatives.shape == (64, 1 if shared else 6, 2)
+
+
+def test_a_step_drawn_window_trains_each_distance_as_word2vec_does():
+  # window_draw="step": one reduced window b per step, a batch of 2b slots. A context at
+  # distance d must still be trained with word2vec's probability (m - d + 1) / m.
+  from w2vjax.config import TrainConfig
+  from w2vjax.data import SOURCES
+  window, batch_size, steps, sets = 5, 8, 3000, 10  # a set of noise words per slot
+  method = type("NoiseOnly", (), {"noise_shape": (sets, 3)})()
+  choose, makers = SOURCES["windows"].batch_makers(TrainConfig(window=window), method)
+  assert len(makers) == window
+  epoch = _epoch(np.arange(5000) % 97, np.zeros(5000), np.ones(97), batch_size)
+  noise = C.make_noise_sampler(np.ones(97, np.int64))
+  width = C.bits_per_centre(window, (sets, 3))
+  all_bits = jax.random.bits(jax.random.key(3), (steps, batch_size, width))
+  chosen = np.asarray(jax.vmap(choose)(all_bits))
+  assert stats.chisquare(np.bincount(chosen, minlength=window)).pvalue > 1e-3
+  trained = np.zeros(window + 1)
+  for b in range(1, window + 1):
+    bits = all_bits[chosen == b - 1]
+    batch = jax.device_get(jax.jit(jax.vmap(makers[b - 1], (0, None, None, None)))(
+        bits, epoch, 2 * batch_size, {"noise": noise}))
+    assert batch.contexts.shape[1:] == batch.mask.shape[1:] == (batch_size, 2 * b)
+    assert batch.negatives.shape[1:] == (batch_size, 2 * b, 3)
+    dist = np.abs(((batch.contexts - batch.targets[..., None] + 48) % 97) - 48)
+    offsets = np.abs(np.r_[-b:0, 1:b + 1])
+    assert np.all((dist == offsets) | (batch.mask == 0)) and batch.mask.mean() > 0.9
+    trained[1:b + 1] += len(bits)
+  # Each step is a Bernoulli(p_d) trial for distance d: standard error <= 0.0092.
+  expected = (window - np.arange(1, window + 1) + 1) / window
+  np.testing.assert_allclose(trained[1:] / steps, expected, atol=0.04)

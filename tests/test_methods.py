@@ -164,6 +164,24 @@ def test_vocabulary_smaller_than_k_is_refused():
     methods.build(TrainConfig(negatives=20), _vocab())
 
 
+@pytest.mark.parametrize("fields, copies", [
+    (dict(), True), (dict(architecture="cbow"), True), (dict(share_negatives=False), True),
+    (dict(architecture="glove"), True), (dict(objective="hierarchical_softmax"), False),
+    (dict(architecture="cbow", objective="hierarchical_softmax"), False),
+    (dict(objective="softmax"), False), (dict(maxn=6), False)])
+def test_methods_that_do_not_train_in_copies_keep_one_cpu_device(fields, copies):
+  from types import SimpleNamespace
+
+  from w2vjax import step
+  config = TrainConfig(**fields)
+  assert methods.trains_in_copies(config) == copies
+  assert methods.cpu_devices(config) == (0 if copies else 1)
+  assert methods.cpu_devices(config.replace(cpu_devices=3)) == 3  # the user's choice stands
+  # Split anyway (a notebook's use_cpu_devices): the devices then train synchronously.
+  two_cpus = SimpleNamespace(num_devices=2, shard_tables=False, on_cpu=True)
+  assert step.sync_every(config, two_cpus) == (step.CPU_SYNC_EVERY if copies else 1)
+
+
 def _topic_purity(emb, topics, topn=5):
   topic_of = {w: i for i, words in enumerate(topics) for w in words}
   return float(np.mean([topic_of[n] == topic_of[w] for w in topic_of

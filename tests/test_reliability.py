@@ -71,6 +71,8 @@ BAD_INPUTS = {
     "sync_every < 0": ([OK, "--config.sync_every=-1", WD], RUN, "sync_every must be >= 0"),
     "cpu_devices < 0": ([OK, "--config.cpu_devices=-2", WD], RUN, "cpu_devices must be >= 0"),
     "unknown objective": ([OK, "--config.objective=hs", WD], RUN, "unknown objective 'hs'"),
+    "unknown window_draw": ([OK, "--config.window_draw=pair", WD], RUN,
+                            "unknown window_draw 'pair'"),
     "minn > maxn": ([OK, "--config.maxn=2", "--config.minn=3", WD], RUN,
                     "subwords need 1 <= minn <= maxn, got minn=3, maxn=2"),
     "buckets 0": ([OK, "--config.maxn=6", "--config.buckets=0", WD], RUN,

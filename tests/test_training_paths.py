@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from w2vjax import corpus as C
-from w2vjax import methods, optim, parallel, step
+from w2vjax import data, methods, optim, parallel, step
 from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError
 from w2vjax.text import Vocab
@@ -179,8 +179,10 @@ def test_steps_per_call_do_not_change_the_result(shared):
   assert np.abs(tables[0]["v"] - initial["v"]).max() > 1e-2  # the steps really trained
 
 
-@pytest.mark.parametrize("fields", [dict(share_negatives=False), dict(), dict(
-    architecture="cbow", objective="hierarchical_softmax")], ids=["pairs", "windows", "cbow-hs"])
+@pytest.mark.parametrize("fields", [
+    dict(share_negatives=False, window_draw="centre"), dict(),
+    dict(architecture="cbow", objective="hierarchical_softmax", window_draw="centre")],
+    ids=["pairs", "windows", "cbow-hs"])
 def test_batch_splits_compute_the_same_steps(fields):
   # The parts only change how XLA schedules the work (concurrently on CPU cores): the rows,
   # their gradients and their order are those of one part.
@@ -206,23 +208,28 @@ def test_batch_splits_must_divide_the_device_batch():
   assert 48 % auto == 0 and 48 // auto >= 16
 
 
-@pytest.mark.parametrize("shared", [False, True])
-def test_sparse_adam_moves_only_rows_of_real_pairs(shared):
+@pytest.mark.parametrize("shared, draw", [(False, "step"), (True, "step"), (True, "centre")])
+def test_sparse_adam_moves_only_rows_of_real_pairs(shared, draw):
   corpus, vocab = _small_problem()
   cfg = TrainConfig(dim=4, window=3, negatives=2, batch_size=16, optimizer="adam",
                     learning_rate=0.01, lr_schedule="constant", context_init="uniform",
-                    share_negatives=shared)
-  method, _, state, train_step = _start(cfg, vocab, 10)
+                    share_negatives=shared, window_draw=draw)
+  method, opt, state, train_step = _start(cfg, vocab, 10)
   before = jax.device_get(state.params)
   raw_epoch = C.make_epoch(jax.random.key(2), corpus, cfg.batch_size)
   epoch = _placed(raw_epoch)
-  # The draws the step will make.
+  # The draws the step will make, and the batch they choose.
   bits = C.step_bits(state.key, state.step, 16, C.bits_per_centre(3, method.noise_shape))
-  batch = jax.device_get(C.batch_from_bits(bits, raw_epoch, 0, window=3,
-                                           noise_shape=method.noise_shape,
-                                           noise=method.constants["noise"]))
+  choose, makers = data.SOURCES["windows"].batch_makers(cfg, method)
+  batch = makers[int(choose(bits))](bits, raw_epoch, 0, method.constants)
+  params, opt_state = jax.device_put(jax.device_get((state.params, state.opt_state)))
+  _, updates = method.row_grads(params, method.constants, batch)
+  expected, _ = optim.sparse_updates(opt, params, opt_state, updates)
+  batch = jax.device_get(batch)
   state, _ = train_step(state, step.zero_totals(), epoch, 0, 1)
   after = jax.device_get(state.params)
+  for name in after:  # the step trains the chosen batch, its row updates padded or not
+    np.testing.assert_allclose(after[name], expected[name], rtol=1e-6, atol=1e-8)
   real = batch.mask > 0
   windows = real.any(axis=1)
   if shared:  # word2vec.c's orientation: contexts are inputs, centre and noise outputs

@@ -26,7 +26,11 @@ class TrainConfig:
   # and cbow; glove, ppmi and ppmi_svd have one objective each and ignore this field.
   objective: str = "negative_sampling"
   dim: int = 100
-  window: int = 5  # maximum window m; each centre word draws b ~ U{1..m}
+  window: int = 5  # maximum window m; word2vec's dynamic window draws b ~ U{1..m}
+  # Who draws b: "centre", each centre word its own (word2vec.c, fastText); "step", one
+  # for all the centres of a step, which then computes 2b context slots instead of 2m
+  # (a context at distance d is trained with probability (m - d + 1) / m either way).
+  window_draw: str = "step"
   negatives: int = 5  # K noise words per pair
   # Skip-gram (without subwords) with negative sampling: True is word2vec.c's orientation
   # (context words predict the centre, one set of K noise words per window); False is
@@ -86,7 +90,8 @@ class TrainConfig:
   sync_rows: int = 4096
   # CPU only: the JAX devices the host's cores are split into, one thread each, so that
   # data parallel uses every core (XLA runs one small step on one core at a time). 0: one
-  # per core, as many as split batch_size into parts of at least 16 centres. Applied by
+  # per core, as many as split batch_size into parts of at least 16 centres, for methods
+  # that train in copies (w2vjax.methods.trains_in_copies), else 1. Applied by
   # the launchers before JAX starts (w2vjax.use_cpu_devices in a notebook); once JAX has
   # started it changes nothing.
   cpu_devices: int = 0

@@ -180,14 +180,21 @@ def sample_batch(key: jax.Array, epoch: Epoch, start: jax.Array, *, batch_size: 
                          noise=noise)
 
 
+def reduced_window(word: jax.Array, window: int) -> jax.Array:
+  """word2vec's dynamic window: b uniform on 1..``window`` from a random 32-bit ``word``
+  (its high 16 bits scaled, exact enough for any practical window)."""
+  return 1 + (((word >> 16) * window) >> 16).astype(jnp.int32)
+
+
 def batch_from_bits(bits: jax.Array, epoch: Epoch, start: jax.Array, *, window: int,
                     noise_shape: tuple[int, int] = (0, 0),
-                    noise: NoiseSampler | None = None) -> Batch:
+                    noise: NoiseSampler | None = None, dynamic: bool = True) -> Batch:
   """Pairs for the centre words ``epoch.order[start : start + B]``, B = ``bits.shape[0]``.
 
-  ``bits`` [B, bits_per_centre(...)] are the centres' random words (uint32). Each centre
-  word draws its effective window b uniformly from 1..window (word2vec's dynamic window,
-  which weights near contexts more) and pairs with every kept word at distance <= b in the
+  ``bits`` [B, >= bits_per_centre(...)] are the centres' random words (uint32). Each
+  centre word draws its effective window b uniformly from 1..window (word2vec's dynamic
+  window, which weights near contexts more; ``dynamic=False``: b = window, for a step that
+  drew one b for all its centres) and pairs with every kept word at distance <= b in the
   same sentence. Slots beyond b, the corpus or the sentence have mask 0. Each centre draws
   ``noise_shape`` = (S, K) noise words from ``noise`` (negatives [B, S, K]): S = 1 is one
   set shared by the window, S = 2 * window one set per pair.
@@ -201,10 +208,10 @@ def batch_from_bits(bits: jax.Array, epoch: Epoch, start: jax.Array, *, window: 
   index = start + jnp.arange(batch_size)
   pos = jax.lax.dynamic_slice(epoch.order, (start,), (batch_size,))
   centre_ok = index < epoch.num_kept
-  # The high 16 bits scaled to 0..window-1: exact enough for any practical window.
-  b = 1 + (((bits[:, 0] >> 16) * window) >> 16).astype(jnp.int32)
-  if noise_shape[0] * noise_shape[1]:
-    negs = noise_from_bits(noise, bits[:, 1:].reshape(batch_size, *noise_shape, 2))
+  b = reduced_window(bits[:, 0], window) if dynamic else jnp.full(batch_size, window)
+  draws = noise_shape[0] * noise_shape[1]
+  if draws:
+    negs = noise_from_bits(noise, bits[:, 1:1 + 2 * draws].reshape(batch_size, *noise_shape, 2))
   else:
     negs = jnp.zeros((batch_size, *noise_shape), jnp.int32)
   offsets = jnp.concatenate([jnp.arange(-window, 0), jnp.arange(1, window + 1)])

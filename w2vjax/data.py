@@ -29,29 +29,50 @@ class DataSource(NamedTuple):
 
   ``make_epoch(key, corpus, process_batch)`` -> an epoch (its ``num_kept`` items are what
   the loop steps through); ``bits_per_item(config, method)`` random 32-bit words per batch
-  item; ``batch_from_bits(bits, epoch, start, config, method, constants)`` -> the batch of
-  items ``start : start + len(bits)``, which the method's ``loss`` and ``row_grads`` take.
+  item; ``batch_makers(config, method)`` -> ``(choose, makers)``: each of ``makers`` is
+  ``make(bits, epoch, start, constants)`` -> the batch of items ``start : start +
+  len(bits)``, which the method's ``loss`` and ``row_grads`` take, each with its own static
+  shapes, and ``choose(bits)`` is the index of the maker a step whose global batch drew
+  ``bits`` uses (so every device of the step uses the same one).
   """
 
   make_epoch: Callable
   bits_per_item: Callable
-  batch_from_bits: Callable
+  batch_makers: Callable
 
 
-def _window_batch(bits, epoch, start, config, method, constants):
-  return corpus_lib.batch_from_bits(bits, epoch, start, window=config.window,
-                                    noise_shape=method.noise_shape,
-                                    noise=constants.get("noise"))
+WINDOW_DRAWS = ("step", "centre")
+
+
+def _window_makers(config, method):
+  """Window batches (``TrainConfig.window_draw``): one maker that draws each centre's
+  reduced window, or one per reduced window b = 1..window, whose batch has 2b context slots
+  and which a step picks with probability 1/window."""
+  sets, k = method.noise_shape
+
+  def maker(window: int, dynamic: bool):
+    # One set of noise words per context slot narrows with the window; a shared set does not.
+    noise_shape = (2 * window if sets == 2 * config.window else sets, k)
+    return lambda bits, epoch, start, constants: corpus_lib.batch_from_bits(
+        bits, epoch, start, window=window, noise_shape=noise_shape,
+        noise=constants.get("noise"), dynamic=dynamic)
+
+  if config.window_draw == "centre":
+    return (lambda bits: 0), [maker(config.window, True)]
+  return (lambda bits: corpus_lib.reduced_window(bits[0, 0], config.window) - 1,
+          [maker(b, False) for b in range(1, config.window + 1)])
 
 
 SOURCES = {
     "windows": DataSource(
         corpus_lib.make_epoch,
         lambda config, method: corpus_lib.bits_per_centre(config.window, method.noise_shape),
-        _window_batch),
+        _window_makers),
     "cooccurrence": DataSource(
         cooccurrence.make_epoch, lambda config, method: 1,
-        lambda bits, epoch, start, *_: cooccurrence.batch_from_bits(bits, epoch, start)),
+        lambda config, method: ((lambda bits: 0), [
+            lambda bits, epoch, start, constants: cooccurrence.batch_from_bits(
+                bits, epoch, start)])),
 }
 
 

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from w2vjax import corpus as corpus_lib
-from w2vjax import optim, parallel, placement
+from w2vjax import methods, optim, parallel, placement
 from w2vjax.config import TrainConfig
 from w2vjax.data import SOURCES
 from w2vjax.errors import InputError
@@ -80,12 +80,13 @@ CALLS_PER_RUN = 40
 def sync_every(config: TrainConfig, topology: parallel.Topology) -> int:
   """Steps each device trains its own copy of the frequent rows between merges: 1 (every
   step, synchronous) on one device and with tables split by rows; ``config.sync_every``,
-  or (0) ``CPU_SYNC_EVERY`` on CPU devices and 1 elsewhere."""
+  or (0) ``CPU_SYNC_EVERY`` on CPU devices for a method that trains in copies
+  (``methods.trains_in_copies``) and 1 elsewhere."""
   if topology.num_devices == 1 or topology.shard_tables:
     return 1
   if config.sync_every:
     return config.sync_every
-  return CPU_SYNC_EVERY if topology.on_cpu else 1
+  return CPU_SYNC_EVERY if topology.on_cpu and methods.trains_in_copies(config) else 1
 
 
 def steps_per_call(config: TrainConfig, method: Method,
@@ -206,36 +207,73 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
       state, totals, constants, np.int32(start), np.int32(num_steps), epoch_blocks)
 
 
+def _one_of(index: jax.Array, branches: list, params: dict, dense: bool):
+  """``branches[index](params)`` for a traced ``index``: ``lax.switch``, the row-sparse
+  branches' updates padded to the most rows any of them touches (rows past a table's end,
+  which the update drops). One branch is called as it is."""
+  if len(branches) == 1:
+    return branches[0](params)
+  if not dense:
+    touched = [jax.eval_shape(branch, params)[1] for branch in branches]
+    longest = {name: max(rows[name][0].shape[0] for rows in touched) for name in touched[0]}
+
+    def padded(branch, params):
+      loss, updates, predictions = branch(params)
+      def pad(name, rows, grads):
+        extra = longest[name] - rows.shape[0]
+        return (jnp.pad(rows, (0, extra), constant_values=params[name].shape[0]),
+                jnp.pad(grads, ((0, extra), (0, 0))))
+      return loss, {name: pad(name, *pair) for name, pair in updates.items()}, predictions
+
+    branches = [functools.partial(padded, branch) for branch in branches]
+  return jax.lax.switch(index, branches, params)
+
+
 def _one_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
               topology: parallel.Topology) -> Callable:
   """``one_step(state, totals, constants, start, bits, epoch) -> (state, totals)``: one
-  step of the global batch, of which this program computes its part (``_own_part``)."""
+  step of the global batch, of which this program computes its part (``_own_part``).
+
+  The data source may offer batches of several shapes (one per reduced window: ``data.
+  DataSource.batch_makers``); the step computes the one its draws choose, so that a window
+  of 2 slots costs 2 slots, not 2 * ``config.window`` mostly empty ones.
+  """
   dense = resolve_update(config, method) == "dense"
-  source = SOURCES[method.data]
+  choose, makers = SOURCES[method.data].batch_makers(config, method)
   loss_and_grad = jax.value_and_grad(_loss(method, topology))
   psum, all_gather = _collectives(config, topology)
   splits = 1 if topology.shard_tables else batch_splits(config, topology)
   own_part = _own_part(config, topology)
   layout = placement.make_placement(topology, method)
 
+  def gradients(make, constants, bits, first, epoch, params):
+    """(loss, the gradients or the touched rows and theirs, predictions) of a batch."""
+    batch = layout.constrain_batch(make(bits, epoch, first, constants))
+    if dense:
+      loss, grads = loss_and_grad(params, constants, batch)
+    else:
+      loss, grads = row_grads_in_parts(method, params, constants, batch, splits)
+    return loss, grads, method.predictions(batch)
+
   def one_step(state: TrainState, totals: dict, constants: dict, start: jax.Array,
                bits: jax.Array, epoch):
+    which = choose(bits)  # from the global batch's draws: every device makes the same choice
     bits, first = own_part(bits, start)
-    batch = layout.constrain_batch(
-        source.batch_from_bits(bits, epoch, first, config, method, constants))
+    branches = [functools.partial(gradients, make, constants, bits, first, epoch)
+                for make in makers]
+    loss, grads, predictions = _one_of(which, branches, state.params, dense)
     if dense:
-      loss, grads = psum(loss_and_grad(state.params, constants, batch))
+      loss, grads = psum((loss, grads))
       params, opt_state = optim.dense_update(opt, state.params, state.opt_state, grads)
     else:
-      loss, updates = row_grads_in_parts(method, state.params, constants, batch, splits)
       # Every replica applies the touched rows of the whole global batch (with sharded
       # tables, each device the rows it owns).
-      loss, updates = psum(loss), all_gather(updates)
-      params, opt_state = optim.sparse_updates(opt, state.params, state.opt_state, updates)
+      loss, grads = psum(loss), all_gather(grads)
+      params, opt_state = optim.sparse_updates(opt, state.params, state.opt_state, grads)
     # Running sums stay on the device; the host reads them once per report, because
     # fetching (or stacking) one tiny array per step costs more than the step itself.
-    pairs = psum(method.predictions(batch))
-    totals = {"loss_sum": totals["loss_sum"] + loss, "pairs": totals["pairs"] + pairs}
+    totals = {"loss_sum": totals["loss_sum"] + loss,
+              "pairs": totals["pairs"] + psum(predictions)}
     return layout.constrain(TrainState(state.step + 1, params, opt_state, state.key)), totals
 
   return one_step

@@ -25,7 +25,7 @@ from jax.experimental import multihost_utils
 from w2vjax import checkpoint, io_utils, memory, methods, optim, parallel, placement
 from w2vjax import corpus as corpus_lib
 from w2vjax.config import TrainConfig
-from w2vjax.data import TrainingData, prepare_data
+from w2vjax.data import WINDOW_DRAWS, TrainingData, prepare_data
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError
 from w2vjax.methods.base import CONTEXT_INITS
@@ -60,7 +60,7 @@ def validate(config: TrainConfig) -> None:
   """Raises InputError naming the first impossible setting."""
   methods.validate(config)
   choices = {"optimizer": optim.OPTIMIZERS, "lr_schedule": optim.SCHEDULES,
-             "context_init": CONTEXT_INITS}
+             "context_init": CONTEXT_INITS, "window_draw": WINDOW_DRAWS}
   for name, allowed in choices.items():
     if getattr(config, name) not in allowed:
       raise InputError(f"unknown {name} {getattr(config, name)!r}; choose one of {allowed}")
@@ -99,10 +99,15 @@ def _stop_requests():
       signal.signal(sig, handler)
 
 
+# Fields whose default changed after checkpoints were written without them: the value
+# that reproduces how those runs trained.
+_EARLIER_DEFAULTS = {"window_draw": "centre"}
+
+
 def _comparable(config: dict, rate: float) -> dict:
-  """A config as saved, with fields it predates at their defaults (which reproduce the
-  older behaviour) and the learning rate resolved: 0 means the method's default."""
-  config = {**TrainConfig().to_dict(), **config}
+  """A config as saved, with fields it predates at the values that reproduce the older
+  behaviour, and the learning rate resolved: 0 means the method's default."""
+  config = {**TrainConfig().to_dict(), **_EARLIER_DEFAULTS, **config}
   return {**config, "learning_rate": config["learning_rate"] or rate}
 
 

@@ -8,7 +8,4 @@ from w2vjax.config import TrainConfig
 def get_config():
   corpus = datasets.shared_corpus("wikipedia-en-9m")
   return TrainConfig(corpus=corpus, architecture="skipgram",
-                     objective="hierarchical_softmax",
-                     # One CPU device: on 2, each training its own copy of the tree's node
-                     # rows, skip-gram HS lost 5.5 analogy points (BUILD_NOTES).
-                     cpu_devices=1).to_config_dict()
+                     objective="hierarchical_softmax").to_config_dict()

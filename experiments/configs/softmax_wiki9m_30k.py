@@ -7,7 +7,5 @@ from w2vjax.config import TrainConfig
 
 def get_config():
   corpus = datasets.shared_corpus("wikipedia-en-9m")
-  # One CPU device: full softmax updates every row at every step, so copies of the tables
-  # on several devices would each pay that cost and add a merge.
   return TrainConfig(corpus=corpus, objective="softmax", max_vocab=30000, epochs=1,
-                     batch_size=256, cpu_devices=1).to_config_dict()
+                     batch_size=256).to_config_dict()

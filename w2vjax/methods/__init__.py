@@ -45,7 +45,8 @@ _COMBINATIONS = {
     "subwords": ("negative_sampling", "hierarchical_softmax"),
 }
 
-__all__ = ["ARCHITECTURES", "OBJECTIVES", "Method", "build", "data_kind", "validate"]
+__all__ = ["ARCHITECTURES", "OBJECTIVES", "Method", "build", "cpu_devices", "data_kind",
+           "trains_in_copies", "validate"]
 
 
 def _family(config) -> str:
@@ -55,6 +56,23 @@ def _family(config) -> str:
 def data_kind(config) -> str:
   """The kind of data (a key of w2vjax.data.SOURCES) the config's method trains on."""
   return "cooccurrence" if config.architecture in COUNT_ARCHITECTURES else "windows"
+
+
+def trains_in_copies(config) -> bool:
+  """Whether the config's method keeps its quality and speed on CPU devices that each
+  train their own copy of the tables, merged now and then (w2vjax.step; BUILD_NOTES, "CPU
+  cores as devices"). Not full softmax, whose every step updates every row, so each copy
+  pays for the whole table; not hierarchical softmax, whose nodes near the root lie on
+  every word's path and lost quality when the copies' changes were merged; not subwords,
+  whose hashed n-gram rows are no block of frequent rows to merge often."""
+  return not (config.maxn > 0 or config.architecture in WINDOW_ARCHITECTURES
+              and config.objective in ("softmax", "hierarchical_softmax"))
+
+
+def cpu_devices(config) -> int:
+  """The JAX devices a launcher splits a CPU host into for ``config``: its
+  ``cpu_devices``, or (0) one per core for a method that trains in copies, else 1."""
+  return config.cpu_devices or (0 if trains_in_copies(config) else 1)
 
 
 def _validate_counts(config) -> None:
