@@ -47,10 +47,10 @@ def test_noise_exponent_is_configurable():
   assert abs(np.mean(draws == 1) - 10 / 1010) < 0.002
 
 
-def _epoch(tokens, sentence, keep_prob, batch_size, seed=0):
+def _epoch(tokens, sentence, keep_prob, batch_size, seed=0, order="shuffled"):
   corpus = C.DeviceCorpus(jnp.asarray(tokens, jnp.int32), jnp.asarray(sentence, jnp.int32),
                           jnp.asarray(keep_prob, jnp.float32))
-  return C.make_epoch(jax.random.key(seed), corpus, batch_size)
+  return C.make_epoch(jax.random.key(seed), corpus, batch_size, order)
 
 
 def test_subsampling_rate_matches_keep_prob():
@@ -75,13 +75,27 @@ def test_epoch_visits_every_kept_token_once():
   assert order[:n].tolist() != list(range(n))  # shuffled
 
 
-def _batch(window=5, batch_size=512, num_tokens=5000, sentence_len=None, seed=0):
+def test_corpus_order_gives_each_batch_row_its_own_stretch():
+  # word2vec.c's threads: row i of consecutive steps reads consecutive kept words.
+  tokens = np.arange(1000) % 7
+  epoch = _epoch(tokens, np.zeros_like(tokens), np.full(7, 0.6), 64, order="corpus")
+  n = int(epoch.num_kept)
+  order = np.asarray(epoch.order)
+  assert sorted(order[:n].tolist()) == list(range(n))  # every kept word once
+  length = n // 64
+  by_row = order[:64 * length].reshape(length, 64).T
+  np.testing.assert_array_equal(by_row, np.arange(64 * length).reshape(64, length))
+  np.testing.assert_array_equal(order[64 * length:n], np.arange(64 * length, n))
+
+
+def _batch(window=5, batch_size=512, num_tokens=5000, sentence_len=None, seed=0,
+           weights="linear"):
   tokens = np.arange(num_tokens) % 97
   sentence = (np.arange(num_tokens) // sentence_len) if sentence_len else np.zeros(num_tokens)
   epoch = _epoch(tokens, sentence, np.ones(97), batch_size)
   noise = C.make_noise_sampler(np.ones(97, np.int64))
   batch = C.sample_batch(jax.random.key(seed), epoch, 0, batch_size=batch_size, window=window,
-                         noise_shape=(2 * window, 3), noise=noise)
+                         noise_shape=(2 * window, 3), noise=noise, weights=weights)
   return epoch, jax.device_get(batch)
 
 
@@ -98,16 +112,38 @@ def test_batch_shapes_and_pairs_within_window():
   assert np.all(dist[mask] >= 1) and np.all(dist[mask] <= window)
 
 
-def test_dynamic_window_is_uniform():
+def _draw_probabilities(window, weights):
+  """P(b = d), d = 1..window, of the reduced window under ``weights``."""
+  d = np.arange(1, window + 2)
+  at_least = {"linear": (window - d + 1) / window, "harmonic": 1 / d}[weights]
+  at_least[-1] = 0
+  return at_least[:-1] - at_least[1:]
+
+
+def test_reduced_window_is_word2vecs_or_harmonic():
+  # Every value of the 16 bits the draw reads: "linear" must be word2vec.c's formula
+  # exactly, and "harmonic" reach distance d with probability 1/d to a 65536th.
+  high = np.arange(65536, dtype=np.uint32)
+  for window in range(1, 11):
+    linear = np.asarray(C.reduced_window(jnp.asarray(high << 16), window))
+    np.testing.assert_array_equal(linear, 1 + ((high.astype(np.int64) * window) >> 16))
+    harmonic = np.asarray(C.reduced_window(jnp.asarray(high << 16), window, "harmonic"))
+    reach = np.array([(harmonic >= d).mean() for d in range(1, window + 1)])
+    np.testing.assert_allclose(reach, 1 / np.arange(1, window + 1), atol=1 / 65536)
+
+
+@pytest.mark.parametrize("weights", ["linear", "harmonic"])
+def test_dynamic_window_draws_each_reach_with_its_weight(weights):
   window, batch_size = 5, 4096
-  epoch, batch = _batch(window, batch_size, num_tokens=100_000)
+  epoch, batch = _batch(window, batch_size, num_tokens=100_000, weights=weights)
   mask = batch.mask.astype(bool)
   pos = np.asarray(epoch.order[:batch_size])
   interior = (pos >= window) & (pos < 100_000 - window)
   b = mask[interior].sum(axis=1) // 2  # an interior centre has 2b pairs
   assert set(np.unique(b)) <= set(range(1, window + 1))
   counts = np.bincount(b, minlength=window + 1)[1:]
-  assert stats.chisquare(counts).pvalue > 1e-3
+  expected = _draw_probabilities(window, weights) * counts.sum()
+  assert stats.chisquare(counts, expected).pvalue > 1e-3
   # Both sides of the centre get the same b.
   left, right = mask[interior, :window].sum(1), mask[interior, window:].sum(1)
   np.testing.assert_array_equal(left, right)
@@ -160,21 +196,25 @@ def test_rows_of_a_batch_are_the_batch_of_those_rows(shared):
   assert whole.negatives.shape == (64, 1 if shared else 6, 2)
 
 
-def test_a_step_drawn_window_trains_each_distance_as_word2vec_does():
+@pytest.mark.parametrize("weights", ["linear", "harmonic"])
+def test_a_step_drawn_window_trains_each_distance_as_drawn_per_centre(weights):
   # window_draw="step": one reduced window b per step, a batch of 2b slots. A context at
-  # distance d must still be trained with word2vec's probability (m - d + 1) / m.
+  # distance d must still be trained with the per-centre draw's probability: (m - d + 1)
+  # / m for word2vec's weights, 1 / d for harmonic ones.
   from w2vjax.config import TrainConfig
   from w2vjax.data import SOURCES
   window, batch_size, steps, sets = 5, 8, 3000, 10  # a set of noise words per slot
   method = type("NoiseOnly", (), {"noise_shape": (sets, 3)})()
-  choose, makers = SOURCES["windows"].batch_makers(TrainConfig(window=window), method)
+  config = TrainConfig(window=window, window_weights=weights)
+  choose, makers = SOURCES["windows"].batch_makers(config, method)
   assert len(makers) == window
   epoch = _epoch(np.arange(5000) % 97, np.zeros(5000), np.ones(97), batch_size)
   noise = C.make_noise_sampler(np.ones(97, np.int64))
   width = C.bits_per_centre(window, (sets, 3))
   all_bits = jax.random.bits(jax.random.key(3), (steps, batch_size, width))
   chosen = np.asarray(jax.vmap(choose)(all_bits))
-  assert stats.chisquare(np.bincount(chosen, minlength=window)).pvalue > 1e-3
+  expected = _draw_probabilities(window, weights) * steps
+  assert stats.chisquare(np.bincount(chosen, minlength=window), expected).pvalue > 1e-3
   trained = np.zeros(window + 1)
   for b in range(1, window + 1):
     bits = all_bits[chosen == b - 1]
@@ -187,5 +227,5 @@ def test_a_step_drawn_window_trains_each_distance_as_word2vec_does():
     assert np.all((dist == offsets) | (batch.mask == 0)) and batch.mask.mean() > 0.9
     trained[1:b + 1] += len(bits)
   # Each step is a Bernoulli(p_d) trial for distance d: standard error <= 0.0092.
-  expected = (window - np.arange(1, window + 1) + 1) / window
-  np.testing.assert_allclose(trained[1:] / steps, expected, atol=0.04)
+  reach = np.cumsum(_draw_probabilities(window, weights)[::-1])[::-1]
+  np.testing.assert_allclose(trained[1:] / steps, reach, atol=0.04)

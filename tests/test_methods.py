@@ -85,13 +85,38 @@ def test_cbow_rows_get_the_whole_gradient_of_the_mean():
 
   def exact_loss(u):
     h = u[batch.contexts].mean(axis=1)
-    outputs = params["v"][jnp.concatenate([batch.targets[:, None], batch.negatives[:, 0]], 1)]
-    scores = jnp.einsum("bd,bkd->bk", h, outputs)
+    ids = jnp.concatenate([batch.targets[:, None], batch.negatives[:, 0]], 1)
+    scores = jnp.einsum("bd,bkd->bk", h, params["v"][ids])
     signs = jnp.where(jnp.arange(scores.shape[1]) == 0, 1.0, -1.0)
-    return -jnp.sum(jax.nn.log_sigmoid(signs * scores))
+    scored = (signs > 0) | (ids != batch.targets[:, None])  # no noise word is its target
+    return -jnp.sum(scored * jax.nn.log_sigmoid(signs * scores))
 
   exact = jax.grad(exact_loss)(params["u"])
   np.testing.assert_allclose(_scattered(params, updates)["u"], 4 * exact, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["sg-ns-windows", "sg-ns-pairs", "cbow-ns"])
+def test_a_noise_word_equal_to_its_target_is_not_scored(name):
+  # word2vec.c and gensim skip such a draw rather than push the target away from the input
+  # that predicts it: noise words that all equal their targets leave the positive terms.
+  cfg = TrainConfig(dim=6, window=2, negatives=3, **CONFIGS[name])
+  method = methods.build(cfg, _vocab())
+  batch = _batch(np.random.default_rng(2), method)
+  batch = batch._replace(targets=batch.targets % 10, contexts=batch.contexts % 10)
+  params = _random_params(method)
+  params = {**params, "v": params["v"].at[11].set(0.0)}  # word 11, in no pair, scores 0
+
+  def loss(negatives):
+    return method.loss(params, method.constants, batch._replace(negatives=negatives))
+
+  # Each of the K noise terms of a prediction costs log 2 when the noise word is word 11.
+  terms = cfg.negatives * method.predictions(batch)
+  positives = loss(jnp.full(batch.negatives.shape, 11)) - np.log(2.0) * terms
+  targets = batch.contexts[:, :, None] if name == "sg-ns-pairs" else batch.targets[:, None, None]
+  np.testing.assert_allclose(loss(jnp.broadcast_to(targets, batch.negatives.shape)),
+                             positives, rtol=1e-5)
+  assert loss(jnp.broadcast_to(targets, batch.negatives.shape)) < loss(
+      jnp.full(batch.negatives.shape, 11))
 
 
 def test_cbow_loss_matches_numpy():
@@ -101,12 +126,14 @@ def test_cbow_loss_matches_numpy():
   batch = _batch(np.random.default_rng(1), method)
   u, v = (np.asarray(params[t], np.float64) for t in ("u", "v"))
   t, c, n, m = (np.asarray(x) for x in batch)
+  assert (n[:, 0] == t[:, None]).any()  # the skipped draws below are exercised
   want = 0.0
   for i in range(len(t)):
     if m[i].sum() == 0:
       continue
     h = (m[i][:, None] * u[c[i]]).sum(0) / m[i].sum()  # the mean, not the sum
-    want -= np.log(_sigmoid(h @ v[t[i]])) + np.log(_sigmoid(-(v[n[i, 0]] @ h))).sum()
+    noise = n[i, 0][n[i, 0] != t[i]]  # word2vec.c skips a noise word equal to the target
+    want -= np.log(_sigmoid(h @ v[t[i]])) + np.log(_sigmoid(-(v[noise] @ h))).sum()
   np.testing.assert_allclose(method.loss(params, method.constants, batch), want, rtol=1e-5)
 
 

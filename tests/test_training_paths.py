@@ -126,7 +126,8 @@ def test_dense_and_sparse_paths_train_identically(fields, optimizer):
   (pd, ld), (ps, ls) = results["dense"], results["sparse"]
   np.testing.assert_allclose(ls, ld, rtol=1e-5)
   for name in pd:
-    np.testing.assert_allclose(ps[name], pd[name], rtol=1e-4, atol=1e-6)
+    # float32 sums in other orders, over 20 steps at rate 0.2: about 1e-6 apart near 0.
+    np.testing.assert_allclose(ps[name], pd[name], rtol=1e-4, atol=1e-5)
     # Both tables moved: the test would not pass for frozen tables.
     assert np.abs(pd[name] - initial[name]).max() > 1e-2
 

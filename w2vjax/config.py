@@ -29,8 +29,15 @@ class TrainConfig:
   window: int = 5  # maximum window m; word2vec's dynamic window draws b ~ U{1..m}
   # Who draws b: "centre", each centre word its own (word2vec.c, fastText); "step", one
   # for all the centres of a step, which then computes 2b context slots instead of 2m
-  # (a context at distance d is trained with probability (m - d + 1) / m either way).
+  # (a context at distance d is trained as often either way).
   window_draw: str = "step"
+  # How often a window method trains a context at distance d: "linear", (m - d + 1) / m
+  # (word2vec.c and fastText); "harmonic", 1 / d (the weighting GloVe gives its counts).
+  window_weights: str = "linear"
+  # The order an epoch visits the centre words of a window method in: "shuffled", a new
+  # random order each epoch; "corpus", each row of the batch reads its own stretch of the
+  # corpus in order, as word2vec.c's, gensim's and fastText's threads do.
+  centre_order: str = "shuffled"
   negatives: int = 5  # K noise words per pair
   # Skip-gram (without subwords) with negative sampling: True is word2vec.c's orientation
   # (context words predict the centre, one set of K noise words per window); False is

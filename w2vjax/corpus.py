@@ -141,8 +141,16 @@ def subsample(key: jax.Array, corpus: DeviceCorpus) -> tuple[jax.Array, jax.Arra
   return tokens, sentence, num_kept
 
 
-def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int) -> Epoch:
-  """Subsamples the corpus and shuffles the centre order for one epoch.
+# The order an epoch visits its centre words in: "shuffled", a random permutation;
+# "corpus", word2vec.c's, gensim's and fastText's: each row of a batch reads its own
+# stretch of the corpus in order, as each of their threads does.
+CENTRE_ORDERS = ("shuffled", "corpus")
+
+
+def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int,
+               order: str = "shuffled") -> Epoch:
+  """Subsamples the corpus and orders its kept centre words for one epoch
+  (``visiting_order``).
 
   The subsampling runs on the device; the shuffle is NumPy's permutation on the host,
   seeded from ``key``: a random permutation by sorting N random keys took 2.5 s per epoch
@@ -153,9 +161,21 @@ def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int) -> Epoch:
   n, kept = corpus.tokens.shape[0], int(num_kept)
   rng = np.random.default_rng(np.asarray(jax.random.key_data(k_order)))
   # Past num_kept the order is padding: those centres are masked out.
-  order = np.zeros(padded_length(n, batch_size), np.int32)
-  order[:kept] = rng.permutation(kept)
-  return Epoch(tokens, sentence, jax.device_put(order, tokens.sharding), num_kept)
+  positions = np.zeros(padded_length(n, batch_size), np.int32)
+  positions[:kept] = visiting_order(kept, batch_size, order, rng)
+  return Epoch(tokens, sentence, jax.device_put(positions, tokens.sharding), num_kept)
+
+
+def visiting_order(kept: int, batch_size: int, order: str, rng: np.random.Generator
+                   ) -> np.ndarray:
+  """The positions 0..kept-1 of the kept centres, in the order the steps take them,
+  ``batch_size`` a step: shuffled, or ("corpus") row i of step t at i * L + t for
+  L = kept // batch_size, then the last kept % batch_size positions in order."""
+  if order == "shuffled":
+    return rng.permutation(kept)
+  length = kept // batch_size
+  streams = np.arange(batch_size * length).reshape(batch_size, length).T.reshape(-1)
+  return np.concatenate([streams, np.arange(batch_size * length, kept)])
 
 
 def bits_per_centre(window: int, noise_shape: tuple[int, int] = (0, 0)) -> int:
@@ -172,32 +192,50 @@ def step_bits(key: jax.Array, step: jax.Array, batch_size: int, width: int) -> j
 
 def sample_batch(key: jax.Array, epoch: Epoch, start: jax.Array, *, batch_size: int,
                  window: int, noise_shape: tuple[int, int] = (0, 0),
-                 noise: NoiseSampler | None = None) -> Batch:
+                 noise: NoiseSampler | None = None, weights: str = "linear") -> Batch:
   """Pairs for the centre words ``epoch.order[start : start + batch_size]``, drawn with
   ``key`` (see ``batch_from_bits``)."""
   bits = jax.random.bits(key, (batch_size, bits_per_centre(window, noise_shape)))
   return batch_from_bits(bits, epoch, start, window=window, noise_shape=noise_shape,
-                         noise=noise)
+                         noise=noise, weights=weights)
 
 
-def reduced_window(word: jax.Array, window: int) -> jax.Array:
-  """word2vec's dynamic window: b uniform on 1..``window`` from a random 32-bit ``word``
-  (its high 16 bits scaled, exact enough for any practical window)."""
-  return 1 + (((word >> 16) * window) >> 16).astype(jnp.int32)
+# How often a context at distance d <= m trains: "linear" (m - d + 1) / m, word2vec's and
+# fastText's dynamic window; "harmonic" 1 / d, the weighting GloVe gives its counts.
+WINDOW_WEIGHTS = ("linear", "harmonic")
+
+
+def window_thresholds(window: int, weights: str = "linear") -> np.ndarray:
+  """T_2..T_m such that b = 1 + #{d : u >= T_d}, for u uniform on 0..65535, reaches distance
+  d with probability P(b >= d) = 1 - T_d / 65536: (m - d + 1) / m or 1 / d (rounded up to a
+  65536th, so "linear" is word2vec's b = 1 + floor(u m / 65536) exactly)."""
+  d = np.arange(2, window + 1, dtype=np.int64)
+  denominator = {"linear": np.full_like(d, window), "harmonic": d}[weights]
+  return -(-65536 * (d - 1) // denominator)
+
+
+def reduced_window(word: jax.Array, window: int, weights: str = "linear") -> jax.Array:
+  """The dynamic window b in 1..``window`` from a random 32-bit ``word`` (its high 16
+  bits): uniform for "linear" weights (word2vec), P(b >= d) = 1/d for "harmonic"."""
+  high = (word >> 16).astype(jnp.int32)
+  thresholds = jnp.asarray(window_thresholds(window, weights), jnp.int32)
+  return 1 + jnp.sum(high[..., None] >= thresholds, axis=-1, dtype=jnp.int32)
 
 
 def batch_from_bits(bits: jax.Array, epoch: Epoch, start: jax.Array, *, window: int,
                     noise_shape: tuple[int, int] = (0, 0),
-                    noise: NoiseSampler | None = None, dynamic: bool = True) -> Batch:
+                    noise: NoiseSampler | None = None, dynamic: bool = True,
+                    weights: str = "linear") -> Batch:
   """Pairs for the centre words ``epoch.order[start : start + B]``, B = ``bits.shape[0]``.
 
   ``bits`` [B, >= bits_per_centre(...)] are the centres' random words (uint32). Each
-  centre word draws its effective window b uniformly from 1..window (word2vec's dynamic
-  window, which weights near contexts more; ``dynamic=False``: b = window, for a step that
-  drew one b for all its centres) and pairs with every kept word at distance <= b in the
-  same sentence. Slots beyond b, the corpus or the sentence have mask 0. Each centre draws
-  ``noise_shape`` = (S, K) noise words from ``noise`` (negatives [B, S, K]): S = 1 is one
-  set shared by the window, S = 2 * window one set per pair.
+  centre word draws its effective window b from 1..window (``reduced_window`` with
+  ``weights``: word2vec's dynamic window, which weights near contexts more;
+  ``dynamic=False``: b = window, for a step that drew one b for all its centres) and
+  pairs with every kept word at distance <= b in the same sentence. Slots beyond b, the
+  corpus or the sentence have mask 0. Each centre draws ``noise_shape`` = (S, K) noise
+  words from ``noise`` (negatives [B, S, K]): S = 1 is one set shared by the window,
+  S = 2 * window one set per pair.
 
   A centre's draws come from its own row of ``bits``, so rows i..j of a batch equal the
   batch of those rows: devices that each take their rows of a global batch's bits get
@@ -208,7 +246,8 @@ def batch_from_bits(bits: jax.Array, epoch: Epoch, start: jax.Array, *, window: 
   index = start + jnp.arange(batch_size)
   pos = jax.lax.dynamic_slice(epoch.order, (start,), (batch_size,))
   centre_ok = index < epoch.num_kept
-  b = reduced_window(bits[:, 0], window) if dynamic else jnp.full(batch_size, window)
+  b = (reduced_window(bits[:, 0], window, weights) if dynamic
+       else jnp.full(batch_size, window))
   draws = noise_shape[0] * noise_shape[1]
   if draws:
     negs = noise_from_bits(noise, bits[:, 1:1 + 2 * draws].reshape(batch_size, *noise_shape, 2))

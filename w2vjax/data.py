@@ -27,8 +27,8 @@ from w2vjax.errors import InputError
 class DataSource(NamedTuple):
   """One kind of training data on the device.
 
-  ``make_epoch(key, corpus, process_batch)`` -> an epoch (its ``num_kept`` items are what
-  the loop steps through); ``bits_per_item(config, method)`` random 32-bit words per batch
+  ``make_epoch(key, corpus, process_batch, order)`` -> an epoch (its ``num_kept`` items are
+  what the loop steps through, in ``TrainConfig.centre_order``); ``bits_per_item(config, method)`` random 32-bit words per batch
   item; ``batch_makers(config, method)`` -> ``(choose, makers)``: each of ``makers`` is
   ``make(bits, epoch, start, constants)`` -> the batch of items ``start : start +
   len(bits)``, which the method's ``loss`` and ``row_grads`` take, each with its own static
@@ -42,12 +42,14 @@ class DataSource(NamedTuple):
 
 
 WINDOW_DRAWS = ("step", "centre")
+WINDOW_WEIGHTS = corpus_lib.WINDOW_WEIGHTS
+CENTRE_ORDERS = corpus_lib.CENTRE_ORDERS
 
 
 def _window_makers(config, method):
   """Window batches (``TrainConfig.window_draw``): one maker that draws each centre's
   reduced window, or one per reduced window b = 1..window, whose batch has 2b context slots
-  and which a step picks with probability 1/window."""
+  and which a step picks with the probability ``TrainConfig.window_weights`` gives b."""
   sets, k = method.noise_shape
 
   def maker(window: int, dynamic: bool):
@@ -55,11 +57,12 @@ def _window_makers(config, method):
     noise_shape = (2 * window if sets == 2 * config.window else sets, k)
     return lambda bits, epoch, start, constants: corpus_lib.batch_from_bits(
         bits, epoch, start, window=window, noise_shape=noise_shape,
-        noise=constants.get("noise"), dynamic=dynamic)
+        noise=constants.get("noise"), dynamic=dynamic, weights=config.window_weights)
 
   if config.window_draw == "centre":
     return (lambda bits: 0), [maker(config.window, True)]
-  return (lambda bits: corpus_lib.reduced_window(bits[0, 0], config.window) - 1,
+  return (lambda bits: corpus_lib.reduced_window(
+      bits[0, 0], config.window, config.window_weights) - 1,
           [maker(b, False) for b in range(1, config.window + 1)])
 
 
@@ -69,7 +72,9 @@ SOURCES = {
         lambda config, method: corpus_lib.bits_per_centre(config.window, method.noise_shape),
         _window_makers),
     "cooccurrence": DataSource(
-        cooccurrence.make_epoch, lambda config, method: 1,
+        # A count matrix's entries have no corpus order: they are always shuffled.
+        lambda key, matrix, batch, order="shuffled": cooccurrence.make_epoch(key, matrix, batch),
+        lambda config, method: 1,
         lambda config, method: ((lambda bits: 0), [
             lambda bits, epoch, start, constants: cooccurrence.batch_from_bits(
                 bits, epoch, start)])),
@@ -146,12 +151,13 @@ class TrainingData:
       return corpus_lib.ceil_div(config.max_steps, per_epoch) + 1, config.max_steps
     return config.epochs, config.epochs * per_epoch
 
-  def epoch_part(self, epoch_key: jax.Array, slot: int, process_batch: int):
+  def epoch_part(self, epoch_key: jax.Array, slot: int, process_batch: int,
+                 order: str = "shuffled"):
     """The epoch's ``slot``-th part, subsampled and ordered (the source's make_epoch):
     a pure function of the epoch's key and the slot, so a resumed run redraws it."""
     part = int(chunks.chunk_order(epoch_key, self.parts.count)[slot])
     return self.source.make_epoch(chunks.chunk_key(epoch_key, part, self.parts.count),
-                                  self.parts.load(part), process_batch)
+                                  self.parts.load(part), process_batch, order)
 
   def words_done(self, epoch_key: jax.Array, slot: int, fraction: float) -> float:
     """Corpus words of an epoch's first ``slot`` parts and ``fraction`` of the next."""

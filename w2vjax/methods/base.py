@@ -184,10 +184,13 @@ def logistic_window_method(name: str, *, encode: Callable, decode: Callable,
 
 def with_noise(constants: dict, batch: Batch, targets: jax.Array) -> Outputs:
   """Negative sampling's output rows: each target, then its K noise words
-  (``batch.negatives`` [B, T, K]), labelled 1 and 0."""
+  (``batch.negatives`` [B, T, K]), labelled 1 and 0. A noise word that is its own target
+  is not scored: word2vec.c and gensim skip it (fastText draws another), rather than push
+  the target away from the input that should predict it."""
   ids = jnp.concatenate([targets[:, :, None], batch.negatives], axis=2)
   positive = (jnp.arange(ids.shape[2]) == 0)[None, None]
-  return Outputs("v", ids, positive, jnp.ones((1, 1, 1), jnp.float32))
+  return Outputs("v", ids, positive, (positive | (ids != targets[:, :, None])).astype(
+      jnp.float32))
 
 
 def huffman_path(constants: dict, batch: Batch, targets: jax.Array) -> Outputs:
