@@ -28,8 +28,9 @@ class DataSource(NamedTuple):
   """One kind of training data on the device.
 
   ``make_epoch(key, corpus, process_batch, order)`` -> an epoch (its ``num_kept`` items are
-  what the loop steps through, in ``TrainConfig.centre_order``); ``bits_per_item(config, method)`` random 32-bit words per batch
-  item; ``batch_makers(config, method)`` -> ``(choose, makers)``: each of ``makers`` is
+  what the loop steps through, in ``TrainConfig.centre_order``); ``bits_per_item(config,
+  method)`` random 32-bit words per batch item; ``batch_makers(config, method)`` ->
+  ``(choose, makers)``: each of ``makers`` is
   ``make(bits, epoch, start, constants)`` -> the batch of items ``start : start +
   len(bits)``, which the method's ``loss`` and ``row_grads`` take, each with its own static
   shapes, and ``choose(bits)`` is the index of the maker a step whose global batch drew
