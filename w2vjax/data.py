@@ -43,8 +43,6 @@ class DataSource(NamedTuple):
 
 
 WINDOW_DRAWS = ("step", "centre")
-WINDOW_WEIGHTS = corpus_lib.WINDOW_WEIGHTS
-CENTRE_ORDERS = corpus_lib.CENTRE_ORDERS
 
 
 def _window_makers(config, method):

@@ -25,8 +25,7 @@ from jax.experimental import multihost_utils
 from w2vjax import checkpoint, io_utils, memory, methods, optim, parallel, placement
 from w2vjax import corpus as corpus_lib
 from w2vjax.config import TrainConfig
-from w2vjax.data import (CENTRE_ORDERS, WINDOW_DRAWS, WINDOW_WEIGHTS, TrainingData,
-                         prepare_data)
+from w2vjax.data import WINDOW_DRAWS, TrainingData, prepare_data
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError
 from w2vjax.methods.base import CONTEXT_INITS
@@ -62,7 +61,8 @@ def validate(config: TrainConfig) -> None:
   methods.validate(config)
   choices = {"optimizer": optim.OPTIMIZERS, "lr_schedule": optim.SCHEDULES,
              "context_init": CONTEXT_INITS, "window_draw": WINDOW_DRAWS,
-             "window_weights": WINDOW_WEIGHTS, "centre_order": CENTRE_ORDERS}
+             "window_weights": corpus_lib.WINDOW_WEIGHTS,
+             "centre_order": corpus_lib.CENTRE_ORDERS}
   for name, allowed in choices.items():
     if getattr(config, name) not in allowed:
       raise InputError(f"unknown {name} {getattr(config, name)!r}; choose one of {allowed}")
