@@ -52,8 +52,7 @@ def _window_makers(config, method):
   sets, k = method.noise_shape
 
   def maker(window: int, dynamic: bool):
-    # One set of noise words per context slot narrows with the window; a shared set does not.
-    noise_shape = (2 * window if sets == 2 * config.window else sets, k)
+    noise_shape = (2 * window if method.noise_per_slot else sets, k)
     return lambda bits, epoch, start, constants: corpus_lib.batch_from_bits(
         bits, epoch, start, window=window, noise_shape=noise_shape,
         noise=constants.get("noise"), dynamic=dynamic, weights=config.window_weights)

@@ -306,11 +306,17 @@ def _device_steps(config: TrainConfig, method: Method, one_step: Callable,
   return device_steps
 
 
-def merge_changes(start: jax.Array, local: jax.Array) -> jax.Array:
+def merge_changes(start: jax.Array, local: jax.Array, agree: int = 0) -> jax.Array:
   """An array after each device changed its own copy of ``start``: ``start`` plus the sum
   of the copies' changes (each device's updates applied on every device, late, as
-  word2vec's threads apply each other's). Call inside the mesh."""
-  return start + jax.lax.psum(local - start, parallel.AXIS)
+  word2vec's threads apply each other's), times ``agreement_scale`` over ``agree`` devices
+  where that is over 2 (on 2 devices its factor is always 1). Call inside the mesh."""
+  change = local - start
+  total = jax.lax.psum(change, parallel.AXIS)
+  if agree > 2:
+    total = total * agreement_scale(change, total, agree).reshape(
+        -1, *[1] * (change.ndim - 1))
+  return start + total
 
 
 def agreement_scale(changes: jax.Array, total: jax.Array, num_devices: int) -> jax.Array:
@@ -335,9 +341,8 @@ def agreement_scale(changes: jax.Array, total: jax.Array, num_devices: int) -> j
 
 def _merge_rows(tables: dict, start: dict, rows: dict, agree: int) -> tuple[dict, dict]:
   """``tables`` (name -> its table and optimizer state) with the ``rows[name]`` slice of
-  each table-shaped array merged against ``start`` (those rows at the last merge): the
-  sum of the copies' changes, times ``agreement_scale`` over ``agree`` devices if not 0;
-  returns the tables and the merged rows.
+  each table-shaped array merged against ``start`` (those rows at the last merge) by
+  ``merge_changes`` over ``agree`` devices; returns the tables and the merged rows.
 
   The start of the rows is carried, not sliced from the tables: a slice of a loop-carried
   table written back into it made XLA copy the whole table at every merge.
@@ -345,17 +350,8 @@ def _merge_rows(tables: dict, start: dict, rows: dict, agree: int) -> tuple[dict
   def per_table(name, fn, *trees):  # an optimizer's step count is left as it is
     return jax.tree.map(lambda x, *r: fn(x, rows[name], *r) if jnp.ndim(x) else x, *trees)
 
-  def merged_change(change):
-    total = jax.lax.psum(change, parallel.AXIS)
-    if agree <= 2:  # no agreement rule, or on 2 devices its factor is always 1
-      return total
-    scale = agreement_scale(change, total, agree)
-    return total * scale.reshape(-1, *[1] * (change.ndim - 1))
-
-  changes = {name: per_table(name, lambda x, which, s: x[which] - s, tables[name], start[name])
-             for name in tables}
-  merged = {name: per_table(name, lambda s, _, c: s + merged_change(c), start[name],
-                            changes[name]) for name in tables}
+  merged = {name: per_table(name, lambda x, which, s: merge_changes(s, x[which], agree),
+                            tables[name], start[name]) for name in tables}
   tables = {name: per_table(name, lambda x, which, m: jax.lax.dynamic_update_slice_in_dim(
       x, m, which.start, 0), tables[name], merged[name]) for name in tables}
   return tables, merged

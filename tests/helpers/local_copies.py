@@ -41,8 +41,10 @@ def merge_errors() -> dict:
   merged = on_devices(lambda s, l: step.merge_changes(s, l[0]))
   scales = on_devices(lambda s, l: step.agreement_scale(
       l[0] - s, jax.lax.psum(l[0] - s, parallel.AXIS), 4))
+  agreed = on_devices(lambda s, l: step.merge_changes(s, l[0], agree=4))
   return {"sum": float(np.abs(merged - (start + total)).max()),
-          "agreement": float(np.abs(scales - scale).max())}
+          "agreement": max(float(np.abs(scales - scale).max()),
+                           float(np.abs(agreed - (start + scale[:, None] * total)).max()))}
 
 
 def train(sync_every: int, num_devices: int, calls: int = 3, steps: int = 8,

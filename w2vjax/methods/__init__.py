@@ -147,14 +147,14 @@ def _pairwise(config, vocab) -> Method:
   return Method(
       name=f"skip-gram, {config.objective} K={k}", data="windows",
       constants={"noise": make_noise_sampler(vocab.counts, config.noise_exponent)},
-      noise_shape=(slots, k), outputs_per_pair=k + 1,
+      noise_shape=(slots, k), noise_per_slot=True, outputs_per_pair=k + 1,
       step_floats=3 * slots * (k + 2) * config.dim, learning_rate=SKIPGRAM_LEARNING_RATE,
       init=tables(size, "v", size, config.dim, config.init_scale, config.context_init),
       loss=loss, row_grads=row_grads, embeddings=skipgram.input_vectors,
       save_model=no_model_file)
 
 
-def _windows(config, vocab, name: str, encode, noise_sets: int, learning_rate: float,
+def _windows(config, vocab, name: str, encode, noise_per_slot: bool, learning_rate: float,
              input_rows: int, exporters=(skipgram.input_vectors, no_model_file),
              constants: dict | None = None, **fields) -> Method:
   """A logistic window method with negative sampling or hierarchical softmax outputs."""
@@ -169,7 +169,8 @@ def _windows(config, vocab, name: str, encode, noise_sets: int, learning_rate: f
   else:
     output = {"noise": make_noise_sampler(vocab.counts, config.noise_exponent)}
     decode, outputs = with_noise, config.negatives + 1
-    noise_shape = (noise_sets, config.negatives)
+    noise_shape = (2 * config.window if noise_per_slot else 1, config.negatives)
+    fields = {**fields, "noise_per_slot": noise_per_slot}
     out_table, out_rows = "v", size
     objective = f"negative sampling K={config.negatives}"
   embeddings, save_model = exporters
@@ -187,7 +188,7 @@ def build(config, vocab) -> Method:
   """The method ``config`` names, for ``vocab`` (its words and counts)."""
   validate(config)
   _check_vocabulary(config, len(vocab))
-  family, slots = _family(config), 2 * config.window
+  family = _family(config)
   if family == "glove":
     return glove.glove(len(vocab), config.dim, config.x_max, config.glove_alpha,
                        config.add_context)
@@ -200,17 +201,17 @@ def build(config, vocab) -> Method:
   if config.objective in ("nce", "sampled_softmax"):
     return _pairwise(config, vocab)
   if family == "cbow":
-    return _windows(config, vocab, "CBOW", cbow.context_mean_inputs, 1, cbow.LEARNING_RATE,
+    return _windows(config, vocab, "CBOW", cbow.context_mean_inputs, False, cbow.LEARNING_RATE,
                     len(vocab), predictions=cbow.windows)
   if family == "subwords":
     return _windows(
         config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
-        subword.subword_inputs, slots, subword.LEARNING_RATE, len(vocab) + config.buckets,
+        subword.subword_inputs, True, subword.LEARNING_RATE, len(vocab) + config.buckets,
         *subword.subword_parts(vocab.words, config.minn, config.maxn, config.buckets))
   # word2vec.c's orientation reads one set of noise words, or one Huffman path, per window
   # (hierarchical softmax has no noise to share); fastText's scores each pair on its own.
   if config.share_negatives or config.objective == "hierarchical_softmax":
-    return _windows(config, vocab, "skip-gram", skipgram.context_inputs, 1,
+    return _windows(config, vocab, "skip-gram", skipgram.context_inputs, False,
                     WINDOW_SKIPGRAM_LEARNING_RATE, len(vocab))
   return _windows(config, vocab, "skip-gram (centre input)", skipgram.centre_word_inputs,
-                  slots, WINDOW_SKIPGRAM_LEARNING_RATE, len(vocab))
+                  True, WINDOW_SKIPGRAM_LEARNING_RATE, len(vocab))

@@ -33,7 +33,9 @@ class Method(NamedTuple):
 
   ``constants`` are device arrays the step reads but never changes (the noise sampler under
   "noise", a Huffman tree, n-gram ids); they are passed to ``loss`` and ``row_grads``.
-  ``noise_shape`` (S, K): each centre word draws S sets of K noise words (0 for none).
+  ``noise_shape`` (S, K): each centre word draws S sets of K noise words (0 for none);
+  with ``noise_per_slot``, one set per context slot (S = 2 * window), so that a batch
+  of a narrower window b draws 2b sets.
   ``row_grads(params, constants, batch)`` returns ``(loss, {table: (rows, grads)})``, the
   touched rows (ids past the table's end are dropped) and their gradients, for the
   row-sparse update; None means the method touches every row (dense updates only).
@@ -69,6 +71,7 @@ class Method(NamedTuple):
   # the root is the last); in the others they are the first (word ids are frequency
   # ranks). Devices that train their own copies merge those rows most often (w2vjax.step).
   frequent_last: tuple[str, ...] = ()
+  noise_per_slot: bool = False
 
 
 CONTEXT_INITS = ("zeros", "uniform")
