@@ -35,6 +35,21 @@ def test_shuffled_labels_stay_near_chance():
   assert abs(acc - 0.5) < 0.05
 
 
+def test_folds_trained_together_equal_each_fold_trained_alone():
+  # The folds share one matrix product per step; no fold's model may see another's rows.
+  x, y = _blobs(n=300, gap=1.0)
+  masks = (classify.fold_assignment(300, 3, seed=0)[None, :] != np.arange(3)[:, None])
+  labels, settings = np.asarray(y, np.float32), (1e-4, 200, 0.05)
+  together = np.asarray(classify._fit_predict_folds(x, labels, masks.astype(np.float32),
+                                                    *settings))
+  for fold in range(3):
+    alone = classify._fit_predict_folds(x, labels, masks[fold:fold + 1].astype(np.float32),
+                                        *settings)
+    # Equal but for float rounding, which may flip a prediction on the boundary.
+    assert np.sum(np.asarray(alone)[0] != together[fold]) <= 1, fold
+  assert 0.1 < together.mean() < 0.9  # the predictions are not all one class
+
+
 def test_folds_are_balanced_and_seeded():
   a = classify.fold_assignment(1003, 10, seed=3)
   sizes = np.bincount(a)

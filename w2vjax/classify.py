@@ -2,7 +2,7 @@
 
 Features are the mean of the documents' unit-length word vectors, optionally TF-IDF
 weighted. The classifier is L2-regularised logistic regression trained full-batch with
-optax; the k folds of a cross-validation train at once, vmapped, in one jitted call.
+optax; the k folds of a cross-validation train at once, in one jitted call.
 """
 
 from __future__ import annotations
@@ -58,33 +58,36 @@ def fold_assignment(num_examples: int, folds: int, seed: int) -> np.ndarray:
   return assignment
 
 
-def _fit_predict(x, y, train_mask, l2: float, steps: int, learning_rate: float):
-  """Trains logistic regression on the masked rows; returns predictions for all rows."""
-  weight = train_mask / jnp.sum(train_mask)
-  mean = weight @ x
-  std = jnp.sqrt(weight @ (x - mean) ** 2) + 1e-6
-  z = (x - mean) / std  # standardised with the training rows' statistics only
-  params = {"w": jnp.zeros(x.shape[1]), "b": jnp.zeros(())}
+def _fit_predict_folds(x, y, train_masks, l2: float, steps: int, learning_rate: float):
+  """Trains one logistic regression per fold on its masked rows ([folds, N] masks);
+  returns each fold's predictions for all rows ([folds, N])."""
+  weights = train_masks / jnp.sum(train_masks, axis=1, keepdims=True)  # [F, N]
+  mean = weights @ x  # [F, d]
+  std = jnp.sqrt(jax.vmap(lambda w, m: w @ (x - m) ** 2)(weights, mean)) + 1e-6
+  # Each fold's model is standardised with its training rows' statistics only. Its
+  # weights w live in standardised units, so (x - m) / s @ w = x @ (w / s) - m @ (w / s):
+  # all folds' logits are one [N, d] @ [d, F] product, x read once per step, not per fold.
+  params = {"w": jnp.zeros_like(mean), "b": jnp.zeros(mean.shape[0])}
   tx = optax.adam(learning_rate)
 
-  def loss(p):
-    logits = z @ p["w"] + p["b"]
-    nll = optax.sigmoid_binary_cross_entropy(logits, y)
-    return jnp.sum(weight * nll) + 0.5 * l2 * jnp.sum(p["w"] ** 2)
+  def logits(p):
+    scaled = p["w"] / std
+    return (x @ scaled.T + (p["b"] - jnp.sum(mean * scaled, axis=1))).T  # [F, N]
+
+  def loss(p):  # the folds' losses are separable: the sum's gradient is each fold's
+    nll = optax.sigmoid_binary_cross_entropy(logits(p), y[None, :])
+    return jnp.sum(weights * nll) + 0.5 * l2 * jnp.sum(p["w"] ** 2)
 
   def step(carry, _):
     p, s = carry
-    grads = jax.grad(loss)(p)
-    updates, s = tx.update(grads, s)
+    updates, s = tx.update(jax.grad(loss)(p), s)
     return (optax.apply_updates(p, updates), s), None
 
   (params, _), _ = jax.lax.scan(step, (params, tx.init(params)), None, length=steps)
-  return (z @ params["w"] + params["b"]) > 0
+  return logits(params) > 0
 
 
-# One model per fold: the fold axis is the train mask's leading axis.
-_fit_predict_folds = jax.jit(jax.vmap(_fit_predict, in_axes=(None, None, 0, None, None, None)),
-                             static_argnums=(4,))
+_fit_predict_folds = jax.jit(_fit_predict_folds, static_argnums=(4,))
 
 
 def cross_validate(features: np.ndarray, labels: np.ndarray, folds: int = 10, seed: int = 0,
