@@ -110,6 +110,7 @@ def text8_vectors(tmp_path_factory):
   return train(cfg, show_progress=False).embeddings
 
 
+@pytest.mark.xdist_group("text8_vectors")
 @pytest.mark.slow
 def test_trained_vectors_agree_with_gensim_evaluators(text8_vectors):
   keyed = pytest.importorskip("gensim.models").KeyedVectors
@@ -131,6 +132,7 @@ def test_trained_vectors_agree_with_gensim_evaluators(text8_vectors):
   assert ours["questions"] == len(total["correct"]) + len(total["incorrect"])
 
 
+@pytest.mark.xdist_group("text8_vectors")
 @pytest.mark.slow
 def test_evaluate_command_line(tmp_path, text8_vectors):
   import json

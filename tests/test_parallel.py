@@ -20,8 +20,16 @@ from w2vjax.datasets import write_topic_corpus
 pytestmark = pytest.mark.slow  # every check starts JAX in subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
-FOUR_DEVICES = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-                "PYTHONPATH": str(ROOT)}
+# The device count is added to the XLA flags the tests run with (tests/conftest.py).
+FOUR_DEVICES = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": (
+    f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4")}
+
+
+def _one_device_each() -> dict:
+  """This environment without a fake device count in its XLA flags."""
+  flags = os.environ.get("XLA_FLAGS", "").split()
+  return {**os.environ,
+          "XLA_FLAGS": " ".join(f for f in flags if "host_platform_device_count" not in f)}
 
 
 def _python(*args, env=FOUR_DEVICES, timeout=900):
@@ -42,6 +50,7 @@ def _max_difference(a, b):
   return max(np.abs(a[t] - b[t]).max() for t in a)
 
 
+@pytest.mark.xdist_group("parallel_equivalence")
 @pytest.mark.parametrize("path", ["softmax/dense/sgd", "negative_sampling/dense/sgd"])
 def test_dense_path_on_4_devices_equals_1_device(equivalence, path):
   # Same global batch of 32, same seed, 8 steps: the psum of gradients is the sum.
@@ -51,6 +60,7 @@ def test_dense_path_on_4_devices_equals_1_device(equivalence, path):
                          equivalence[f"{path}/1/shard_map"]) < 1e-5
 
 
+@pytest.mark.xdist_group("parallel_equivalence")
 @pytest.mark.parametrize("path", ["negative_sampling/sparse/sgd",
                                   "negative_sampling/sparse/adagrad",
                                   "negative_sampling/sparse/sgd/shared", "cbow_hs/sparse/sgd"])
@@ -63,6 +73,7 @@ def test_sparse_path_on_4_devices_matches_1_device(equivalence, path):
   assert min(np.abs(table).max() for table in equivalence[f"{path}/1/shard_map"].values()) > 1e-2
 
 
+@pytest.mark.xdist_group("parallel_equivalence")
 @pytest.mark.parametrize("path", ["softmax/dense/sgd", "negative_sampling/sparse/sgd",
                                   "negative_sampling/sparse/adagrad",
                                   "negative_sampling/sparse/sgd/shared", "cbow_hs/sparse/sgd"])
@@ -138,7 +149,7 @@ def test_two_processes_train_identical_tables(topic_corpus, tmp_path):
   port = _free_port()
   # One CPU device per process: with several fake devices in each process, XLA's CPU
   # collectives across processes hang (seen with JAX 0.10.2), so this tests 2 x 1.
-  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  env = _one_device_each()
   procs = [subprocess.Popen(
       [sys.executable, "-m", "experiments.run", "--experiment=quickstart",
        f"--workdir={tmp_path / f'p{i}'}", f"--config.corpus={path}", "--config.min_count=1",
@@ -163,7 +174,7 @@ def _two_processes(corpus, workdir, *flags, per_process=((), ())):
   """Starts the 2 processes of one run (1 CPU device each) that share ``workdir``, as
   processes on a shared file system do."""
   port = _free_port()
-  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  env = _one_device_each()
   return [subprocess.Popen(
       [sys.executable, "-m", "experiments.run", "--experiment=quickstart",
        f"--workdir={workdir}", f"--config.corpus={corpus}", "--config.min_count=1",
@@ -189,11 +200,11 @@ def _fingerprint(stdout, index):
 def test_sigterm_to_one_process_stops_both_and_the_run_resumes(tmp_path):
   path = tmp_path / "topics.txt"
   write_topic_corpus(path, lines=400)
-  # About 1300 steps of some 15 ms (2 processes, CPU collectives): long enough to be
+  # About 650 steps of some 15 ms (2 processes, CPU collectives): long enough to be
   # interrupted. No checkpoint but the one the signal asks for.
-  # 20 epochs of 400 lines pile many pairs onto each row: word2vec.c's rate 0.025, as the
+  # 10 epochs of 400 lines pile many pairs onto each row: word2vec.c's rate 0.025, as the
   # default 0.05 diverges there.
-  flags = ("--config.epochs=20", "--config.steps_per_call=64", "--config.learning_rate=0.025",
+  flags = ("--config.epochs=10", "--config.steps_per_call=64", "--config.learning_rate=0.025",
            "--config.checkpoint_every_seconds=1000", "--config.log_every_seconds=0.05")
   workdir = tmp_path / "run"
   procs = _two_processes(path, workdir, *flags)

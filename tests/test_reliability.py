@@ -227,6 +227,7 @@ def _kill_and_resume(cmd, workdir, seed):
   return Embeddings.load(workdir / "vectors.bin").vectors
 
 
+@pytest.mark.xdist_group("uninterrupted")
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sigkill_then_resume_gives_the_same_vectors(resume_corpus, uninterrupted, tmp_path, seed):

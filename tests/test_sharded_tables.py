@@ -22,8 +22,9 @@ from w2vjax.embeddings import Embeddings
 from w2vjax.text import Vocab
 
 ROOT = Path(__file__).resolve().parents[1]
-FOUR_DEVICES = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-                "PYTHONPATH": str(ROOT)}
+# The device count is added to the XLA flags the tests run with (tests/conftest.py).
+FOUR_DEVICES = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": (
+    f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4")}
 sys.path.insert(0, str(ROOT / "tests" / "helpers"))
 import sharded_tables  # noqa: E402  (the helper's case list)
 
@@ -36,6 +37,7 @@ def equivalence():
   return json.loads(proc.stdout)
 
 
+@pytest.mark.xdist_group("sharded_equivalence")
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(sharded_tables.CASES))
 def test_sharded_tables_equal_replicated_ones(equivalence, case):
@@ -51,6 +53,7 @@ def test_sharded_tables_equal_replicated_ones(equivalence, case):
   assert min(np.abs(np.asarray(t)).max() for t in replicated["tables"].values()) > 1e-2
 
 
+@pytest.mark.xdist_group("sharded_equivalence")
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(sharded_tables.CASES))
 def test_each_device_holds_a_quarter_of_each_table(equivalence, case):
