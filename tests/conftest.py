@@ -11,7 +11,7 @@ from w2vjax.datasets import write_topic_corpus
 # Compiling dominates the suite's time: most tests train for a second or two, some steps
 # compile again and again (a run and its resume, one small config in many tests). So the
 # test processes, and the runs they start (which inherit the environment), share JAX's
-# persistent compilation cache, and XLA:CPU compiles at LLVM level 1, not 2: a third less
+# persistent compilation cache, and XLA:CPU compiles at LLVM level 1, not 2: a quarter less
 # compile time, and the quickstart trains as fast (30 s either way here) to the same
 # vectors. Compiled code is read back from the cache as it was written.
 _JAX_CACHE = {

@@ -39,26 +39,26 @@ def run(fields, update, num_devices, mode, optimizer="sgd", steps=8):
           "loss": float(parallel.to_host(totals)["loss_sum"])}
 
 
-# Each case runs on 1 device and on 4 with shard_map, and on whichever of these the
-# tests compare as well: 4 devices with pmap (P), 2 devices with shard_map (2).
-CASES = {  # name -> (method fields, update, optimizer, extra runs)
-    "softmax/dense/sgd": (dict(objective="softmax"), "dense", "sgd", "P2"),
-    "negative_sampling/dense/sgd": (dict(share_negatives=False), "dense", "sgd", "2"),
-    "negative_sampling/sparse/sgd": (dict(share_negatives=False), "sparse", "sgd", "P"),
+PMAP, TWO = (4, "pmap"), (2, "shard_map")
+# Each case runs on 1 device and on 4 with shard_map, and on the other (devices, mode)
+# pairs its tests compare.
+CASES = {  # name -> (method fields, update, optimizer, other runs)
+    "softmax/dense/sgd": (dict(objective="softmax"), "dense", "sgd", (PMAP, TWO)),
+    "negative_sampling/dense/sgd": (dict(share_negatives=False), "dense", "sgd", (TWO,)),
+    "negative_sampling/sparse/sgd": (dict(share_negatives=False), "sparse", "sgd", (PMAP,)),
     "negative_sampling/sparse/adagrad": (dict(share_negatives=False), "sparse", "adagrad",
-                                         "P"),
-    "negative_sampling/sparse/sgd/shared": (dict(), "sparse", "sgd", "P"),
+                                         (PMAP,)),
+    "negative_sampling/sparse/sgd/shared": (dict(), "sparse", "sgd", (PMAP,)),
     "cbow_hs/sparse/sgd": (dict(architecture="cbow", objective="hierarchical_softmax"),
-                           "sparse", "sgd", "P"),
+                           "sparse", "sgd", (PMAP,)),
 }
-EXTRA_RUNS = {"P": (4, "pmap"), "2": (2, "shard_map")}
 
 
 def main():
   assert jax.device_count() == 4, jax.devices()
   cases = {}
-  for name, (fields, update, optimizer, extra) in CASES.items():
-    for devices, mode in [(1, "shard_map"), (4, "shard_map")] + [EXTRA_RUNS[e] for e in extra]:
+  for name, (fields, update, optimizer, others) in CASES.items():
+    for devices, mode in [(1, "shard_map"), (4, "shard_map"), *others]:
       cases[f"{name}/{devices}/{mode}"] = run(fields, update, devices, mode, optimizer)
   json.dump(cases, sys.stdout)
 
