@@ -1,5 +1,4 @@
 import functools
-from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
@@ -219,7 +218,7 @@ def test_a_step_drawn_window_trains_each_distance_as_drawn_per_centre(weights):
   trained = np.zeros(window + 1)
   for b in range(1, window + 1):
     bits = all_bits[chosen == b - 1]
-    [batch] = jax.device_get(jax.jit(jax.vmap(makers[b - 1], (0, None, None, None)))(
+    batch = jax.device_get(jax.jit(jax.vmap(makers[b - 1], (0, None, None, None)))(
         bits, epoch, 2 * batch_size, {"noise": noise}))
     assert batch.contexts.shape[1:] == batch.mask.shape[1:] == (batch_size, 2 * b)
     assert batch.negatives.shape[1:] == (batch_size, 2 * b, 3)
@@ -230,58 +229,3 @@ def test_a_step_drawn_window_trains_each_distance_as_drawn_per_centre(weights):
   # Each step is a Bernoulli(p_d) trial for distance d: standard error <= 0.0092.
   reach = np.cumsum(_draw_probabilities(window, weights)[::-1])[::-1]
   np.testing.assert_allclose(trained[1:] / steps, reach, atol=0.04)
-
-
-@pytest.mark.parametrize("block, window, weights", [
-    (16, 5, "linear"), (16, 5, "harmonic"), (8, 3, "linear"), (4, 10, "harmonic"),
-    (15, 5, "linear")])
-def test_balanced_counts_give_each_window_its_probability(block, window, weights):
-  # A centre at a random place in a block takes one of the n_b fixed windows, or is left
-  # over and draws from the residual law: P(b) must come out exactly.
-  counts, residual = C.balanced_counts(block, window, weights)
-  rest = block - sum(counts)
-  assert all(n >= 0 for n in counts) and rest >= 0
-  if rest:
-    assert sum(residual) == 1 and min(residual) >= 0
-  for b, p in enumerate(C.window_probabilities(window, weights)):
-    assert (counts[b] + (rest * residual[b] if rest else 0)) / Fraction(block) == p
-  assert sum(C.window_probabilities(window, weights)) == 1
-
-
-@pytest.mark.parametrize("weights", ["linear", "harmonic"])
-def test_balanced_draw_gives_every_centre_its_own_window(weights):
-  # window_draw="balanced": each centre of a step once, in a batch of exactly 2b slots for
-  # its window b (or, left over in its block, 2 * window), with b drawn with the
-  # per-centre law at every row of the batch and independently of the row.
-  window, batch_size, steps = 5, 64, 1500
-  n = 20_000  # token i is word i, in one sentence, in corpus order: pairs show distances
-  epoch = C.Epoch(jnp.arange(n, dtype=jnp.int32), jnp.zeros(n, jnp.int32),
-                  jnp.arange(n, dtype=jnp.int32), jnp.int32(n))
-  noise = C.make_noise_sampler(np.ones(n, np.int64))
-  all_bits = jax.random.bits(jax.random.key(5), (steps, batch_size, C.bits_per_centre(
-      window, (2 * window, 2))))
-  make = jax.jit(jax.vmap(functools.partial(
-      C.balanced_batches, window=window, noise_shape=(2 * window, 2), noise=noise,
-      weights=weights, noise_per_slot=True), (0, None, None)))
-  batches = jax.device_get(make(all_bits, epoch, 100))
-  counts, _ = C.balanced_counts(16, window, weights)
-  drawn = np.zeros((steps, batch_size), np.int64)
-  for batch, width in zip(batches, [b for b, c in enumerate(counts, 1) if c] + [window]):
-    assert batch.contexts.shape[2] == batch.negatives.shape[2] == 2 * width
-    rows = batch.targets - 100
-    offsets = np.r_[-width:0, 1:width + 1]
-    real = batch.mask > 0
-    np.testing.assert_array_equal((batch.contexts - batch.targets[..., None])[real],
-                                  np.broadcast_to(offsets, real.shape)[real])
-    b = real.sum(axis=2) // 2
-    if width < window:  # a group of fixed windows is full: no empty slot to pay for
-      assert real.all()
-    np.add.at(drawn, (np.arange(steps)[:, None], rows), b)
-  # Each row of each step dealt once, with a window 1..window.
-  assert drawn.min() >= 1 and drawn.max() <= window
-  expected = _draw_probabilities(window, weights)
-  pooled = np.bincount(drawn.ravel(), minlength=window + 1)[1:]
-  assert stats.chisquare(pooled, expected * drawn.size).pvalue > 1e-3
-  for row in (0, 17, 63):  # no row is favoured for any window
-    at_row = np.bincount(drawn[:, row], minlength=window + 1)[1:]
-    assert stats.chisquare(at_row, expected * steps).pvalue > 1e-4

@@ -9,8 +9,6 @@ dynamic window, and draws noise words.
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
 from typing import NamedTuple
 
 import jax
@@ -207,40 +205,21 @@ def sample_batch(key: jax.Array, epoch: Epoch, start: jax.Array, *, batch_size: 
 WINDOW_WEIGHTS = ("linear", "harmonic")
 
 
-def window_probabilities(window: int, weights: str = "linear") -> list[Fraction]:
-  """P(b) for the reduced window b = 1..``window``, exactly: such that distance d is
-  reached (b >= d) with probability (m - d + 1) / m ("linear") or 1 / d ("harmonic")."""
-  reach = {"linear": lambda d: Fraction(window - d + 1, window),
-           "harmonic": lambda d: Fraction(1, d)}[weights]
-  return [reach(b) - (reach(b + 1) if b < window else 0) for b in range(1, window + 1)]
-
-
-def thresholds_of(probabilities: list[Fraction]) -> np.ndarray:
-  """T_2..T_m such that b = 1 + #{d : u >= T_d}, for u uniform on 0..65535, is drawn with
-  ``probabilities`` [P(b = 1), ..., P(b = m)], each rounded to a 65536th: T_d = 65536 P(b < d)
-  rounded up."""
-  below = np.cumsum(np.array(probabilities, dtype=object))[:-1]
-  return np.array([-(-65536 * p.numerator // p.denominator) for p in below], np.int64)
-
-
 def window_thresholds(window: int, weights: str = "linear") -> np.ndarray:
-  """``thresholds_of`` the reduced window's probabilities: "linear" is then word2vec's
-  b = 1 + floor(u m / 65536) exactly."""
-  return thresholds_of(window_probabilities(window, weights))
-
-
-def draw_window(word: jax.Array, thresholds: np.ndarray) -> jax.Array:
-  """The window b in 1..len(thresholds) + 1 from a random 32-bit ``word`` (its high 16 bits)
-  with the probabilities whose ``thresholds_of`` are ``thresholds``."""
-  high = (word >> 16).astype(jnp.int32)
-  return 1 + jnp.sum(high[..., None] >= jnp.asarray(thresholds, jnp.int32), axis=-1,
-                     dtype=jnp.int32)
+  """T_2..T_m such that b = 1 + #{d : u >= T_d}, for u uniform on 0..65535, reaches distance
+  d with probability P(b >= d) = 1 - T_d / 65536: (m - d + 1) / m or 1 / d (rounded up to a
+  65536th, so "linear" is word2vec's b = 1 + floor(u m / 65536) exactly)."""
+  d = np.arange(2, window + 1, dtype=np.int64)
+  denominator = {"linear": np.full_like(d, window), "harmonic": d}[weights]
+  return -(-65536 * (d - 1) // denominator)
 
 
 def reduced_window(word: jax.Array, window: int, weights: str = "linear") -> jax.Array:
   """The dynamic window b in 1..``window`` from a random 32-bit ``word`` (its high 16
   bits): uniform for "linear" weights (word2vec), P(b >= d) = 1/d for "harmonic"."""
-  return draw_window(word, window_thresholds(window, weights))
+  high = (word >> 16).astype(jnp.int32)
+  thresholds = jnp.asarray(window_thresholds(window, weights), jnp.int32)
+  return 1 + jnp.sum(high[..., None] >= thresholds, axis=-1, dtype=jnp.int32)
 
 
 def batch_from_bits(bits: jax.Array, epoch: Epoch, start: jax.Array, *, window: int,
@@ -262,20 +241,13 @@ def batch_from_bits(bits: jax.Array, epoch: Epoch, start: jax.Array, *, window: 
   batch of those rows: devices that each take their rows of a global batch's bits get
   exactly the pairs and noise words of a one-device run.
   """
-  b = (reduced_window(bits[:, 0], window, weights) if dynamic
-       else jnp.full(bits.shape[0], window))
-  return _windows(start + jnp.arange(bits.shape[0]), bits, b, epoch, window, noise_shape,
-                  noise)
-
-
-def _windows(index: jax.Array, bits: jax.Array, b: jax.Array, epoch: Epoch, window: int,
-             noise_shape: tuple[int, int], noise: NoiseSampler | None) -> Batch:
-  """The batch of the centres ``epoch.order[index]`` [B], each with its reduced window
-  ``b`` [B] in 2 * ``window`` slots, drawing its noise words from its row of ``bits``."""
-  batch_size = index.shape[0]
+  batch_size = bits.shape[0]
   n = epoch.tokens.shape[0]
-  pos = epoch.order[index]
+  index = start + jnp.arange(batch_size)
+  pos = jax.lax.dynamic_slice(epoch.order, (start,), (batch_size,))
   centre_ok = index < epoch.num_kept
+  b = (reduced_window(bits[:, 0], window, weights) if dynamic
+       else jnp.full(batch_size, window))
   draws = noise_shape[0] * noise_shape[1]
   if draws:
     negs = noise_from_bits(noise, bits[:, 1:1 + 2 * draws].reshape(batch_size, *noise_shape, 2))
@@ -289,53 +261,3 @@ def _windows(index: jax.Array, bits: jax.Array, b: jax.Array, epoch: Epoch, wind
           & (ctx_pos >= 0) & (ctx_pos < epoch.num_kept)
           & (epoch.sentence[ctx_safe] == epoch.sentence[pos][:, None]))
   return Batch(epoch.tokens[pos], epoch.tokens[ctx_safe], negs, mask.astype(jnp.float32))
-
-
-BALANCE_BLOCK = 16  # centres whose reduced windows window_draw="balanced" draws together
-
-
-def balanced_counts(block: int, window: int, weights: str = "linear"
-                    ) -> tuple[list[int], list[Fraction]]:
-  """(n_b, residual): of ``block`` centres, n_b = floor(block P(b)) take window b, and the
-  other r = block - sum(n_b) draw theirs with ``residual`` probabilities
-  (block P(b) - n_b) / r, so that a centre at a random place in the block has b with
-  exactly the probability P(b) (``window_probabilities``)."""
-  probabilities = window_probabilities(window, weights)
-  counts = [math.floor(block * p) for p in probabilities]
-  rest = block - sum(counts)
-  residual = [(block * p - n) / rest for p, n in zip(probabilities, counts)] if rest else []
-  return counts, residual
-
-
-def balanced_batches(bits: jax.Array, epoch: Epoch, start: jax.Array, *, window: int,
-                     noise_shape: tuple[int, int], noise: NoiseSampler | None,
-                     weights: str = "linear", noise_per_slot: bool = False) -> list[Batch]:
-  """The windows of ``batch_from_bits``'s centres with each centre's own reduced window,
-  as batches without empty slots for short windows: one of 2b slots per window b.
-
-  In each block of L = gcd(B, BALANCE_BLOCK) rows, a random permutation (the low 16 bits
-  of each row's first word, sorted) deals the rows out: the first n_1 take b = 1, the
-  next n_2 b = 2, ... (``balanced_counts``); the r left over draw b from the residual
-  probabilities (the high 16 bits) in one batch of 2 * window slots. Every centre's b has
-  the per-centre draw's law; a block holds a fixed number of each, so the batches' shapes
-  are static. ``noise_per_slot``: noise sets of each batch number its slots.
-  """
-  rows = bits.shape[0]
-  block = math.gcd(rows, BALANCE_BLOCK)
-  counts, residual = balanced_counts(block, window, weights)
-  low = (bits[:, 0] & jnp.uint32(0xFFFF)).reshape(rows // block, block)
-  dealt = jnp.argsort(low, axis=1, stable=True) + block * jnp.arange(rows // block)[:, None]
-  batches, first = [], 0
-  for b, count in enumerate(counts + [block - sum(counts)], start=1):
-    if count == 0:
-      continue
-    chosen = dealt[:, first:first + count].reshape(-1)
-    first += count
-    mine = bits[chosen]
-    if b <= window:
-      width, drawn = b, jnp.full(chosen.shape[0], b)
-    else:  # the block's remainder
-      width, drawn = window, draw_window(mine[:, 0], thresholds_of(residual))
-    shape = (2 * width, noise_shape[1]) if noise_per_slot else noise_shape
-    batches.append(_windows(start + chosen, mine, drawn, epoch, width, shape, noise))
-  return batches

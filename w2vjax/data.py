@@ -31,10 +31,10 @@ class DataSource(NamedTuple):
   what the loop steps through, in ``TrainConfig.centre_order``); ``bits_per_item(config,
   method)`` random 32-bit words per batch item; ``batch_makers(config, method)`` ->
   ``(choose, makers)``: each of ``makers`` is
-  ``make(bits, epoch, start, constants)`` -> the items ``start : start + len(bits)`` as a
-  list of batches (each with its own static shapes) that the method's ``loss`` and
-  ``row_grads`` take one at a time, and ``choose(bits)`` is the index of the maker a step
-  whose global batch drew ``bits`` uses (so every device of the step uses the same one).
+  ``make(bits, epoch, start, constants)`` -> the batch of items ``start : start +
+  len(bits)``, which the method's ``loss`` and ``row_grads`` take, each with its own static
+  shapes, and ``choose(bits)`` is the index of the maker a step whose global batch drew
+  ``bits`` uses (so every device of the step uses the same one).
   """
 
   make_epoch: Callable
@@ -42,31 +42,23 @@ class DataSource(NamedTuple):
   batch_makers: Callable
 
 
-WINDOW_DRAWS = ("step", "centre", "balanced")
+WINDOW_DRAWS = ("step", "centre")
 
 
 def _window_makers(config, method):
-  """Window batches (``TrainConfig.window_draw``): "centre", one maker that draws each
-  centre's reduced window in 2 * window slots; "balanced", one that draws them in blocks
-  and groups the centres by window (``corpus.balanced_batches``); "step", one per reduced
-  window b = 1..window, whose batch has 2b context slots and which a step picks with the
-  probability ``TrainConfig.window_weights`` gives b."""
+  """Window batches (``TrainConfig.window_draw``): one maker that draws each centre's
+  reduced window, or one per reduced window b = 1..window, whose batch has 2b context slots
+  and which a step picks with the probability ``TrainConfig.window_weights`` gives b."""
   sets, k = method.noise_shape
 
   def maker(window: int, dynamic: bool):
     noise_shape = (2 * window if method.noise_per_slot else sets, k)
-    return lambda bits, epoch, start, constants: [corpus_lib.batch_from_bits(
+    return lambda bits, epoch, start, constants: corpus_lib.batch_from_bits(
         bits, epoch, start, window=window, noise_shape=noise_shape,
-        noise=constants.get("noise"), dynamic=dynamic, weights=config.window_weights)]
+        noise=constants.get("noise"), dynamic=dynamic, weights=config.window_weights)
 
   if config.window_draw == "centre":
     return (lambda bits: 0), [maker(config.window, True)]
-  if config.window_draw == "balanced":
-    return (lambda bits: 0), [
-        lambda bits, epoch, start, constants: corpus_lib.balanced_batches(
-            bits, epoch, start, window=config.window, noise_shape=method.noise_shape,
-            noise=constants.get("noise"), weights=config.window_weights,
-            noise_per_slot=method.noise_per_slot)]
   return (lambda bits: corpus_lib.reduced_window(
       bits[0, 0], config.window, config.window_weights) - 1,
           [maker(b, False) for b in range(1, config.window + 1)])
@@ -82,8 +74,8 @@ SOURCES = {
         lambda key, matrix, batch, order="shuffled": cooccurrence.make_epoch(key, matrix, batch),
         lambda config, method: 1,
         lambda config, method: ((lambda bits: 0), [
-            lambda bits, epoch, start, constants: [cooccurrence.batch_from_bits(
-                bits, epoch, start)]])),
+            lambda bits, epoch, start, constants: cooccurrence.batch_from_bits(
+                bits, epoch, start)])),
 }
 
 

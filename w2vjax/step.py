@@ -10,7 +10,6 @@ them with optax.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 
 import flax.struct
@@ -54,21 +53,20 @@ def resolve_update(config: TrainConfig, method: Method) -> str:
   return config.update
 
 
-def row_grads_in_parts(method: Method, params: dict, constants: dict, batches: list,
-                       parts: int = 1):
-  """``method.row_grads`` of ``batches``, each computed in ``parts`` independent parts (or
-  the most of them, up to ``parts``, that divide it evenly).
+def row_grads_in_parts(method: Method, params: dict, constants: dict,
+                       batch, parts: int = 1):
+  """``method.row_grads`` of a batch computed in ``parts`` independent parts.
 
   The parts have no data dependence between them, so XLA's CPU runtime runs them on
   separate cores (one part of 64 centres leaves a second core idle); their rows and
-  gradients, concatenated, are those of the whole, in the same order.
+  gradients, concatenated, are those of one part, in the same order.
   """
   def concatenate(*pieces):
     return jnp.concatenate(pieces)
 
-  pieces = [type(batch)(*part) for batch in batches
-            for part in zip(*(jnp.split(x, math.gcd(parts, batch[0].shape[0])) for x in batch))]
-  losses, updates = zip(*(method.row_grads(params, constants, piece) for piece in pieces))
+  results = [method.row_grads(params, constants, type(batch)(*part))
+             for part in zip(*(jnp.split(x, parts) for x in batch))]
+  losses, updates = zip(*results)
   return sum(losses), jax.tree.map(concatenate, *updates)
 
 
@@ -242,23 +240,20 @@ def _one_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
   """
   dense = resolve_update(config, method) == "dense"
   choose, makers = SOURCES[method.data].batch_makers(config, method)
-  batch_loss = _loss(method, topology)
-  loss_and_grad = jax.value_and_grad(
-      lambda params, constants, batches: sum(batch_loss(params, constants, b) for b in batches))
+  loss_and_grad = jax.value_and_grad(_loss(method, topology))
   psum, all_gather = _collectives(config, topology)
   splits = 1 if topology.shard_tables else batch_splits(config, topology)
   own_part = _own_part(config, topology)
   layout = placement.make_placement(topology, method)
 
   def gradients(make, constants, bits, first, epoch, params):
-    """(loss, the gradients or the touched rows and theirs, predictions) of a step's
-    batches."""
-    batches = [layout.constrain_batch(b) for b in make(bits, epoch, first, constants)]
+    """(loss, the gradients or the touched rows and theirs, predictions) of a batch."""
+    batch = layout.constrain_batch(make(bits, epoch, first, constants))
     if dense:
-      loss, grads = loss_and_grad(params, constants, batches)
+      loss, grads = loss_and_grad(params, constants, batch)
     else:
-      loss, grads = row_grads_in_parts(method, params, constants, batches, splits)
-    return loss, grads, sum(method.predictions(b) for b in batches)
+      loss, grads = row_grads_in_parts(method, params, constants, batch, splits)
+    return loss, grads, method.predictions(batch)
 
   def one_step(state: TrainState, totals: dict, constants: dict, start: jax.Array,
                bits: jax.Array, epoch):
