@@ -4,7 +4,6 @@ Each check runs in a subprocess, because the device count is fixed when JAX star
 """
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -15,21 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fake_devices
 from w2vjax.datasets import write_topic_corpus
 
 pytestmark = pytest.mark.slow  # every check starts JAX in subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
-# The device count is added to the XLA flags the tests run with (tests/conftest.py).
-FOUR_DEVICES = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": (
-    f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4")}
-
-
-def _one_device_each() -> dict:
-  """This environment without a fake device count in its XLA flags."""
-  flags = os.environ.get("XLA_FLAGS", "").split()
-  return {**os.environ,
-          "XLA_FLAGS": " ".join(f for f in flags if "host_platform_device_count" not in f)}
+FOUR_DEVICES = fake_devices.environment(4)
 
 
 def _python(*args, env=FOUR_DEVICES, timeout=900):
@@ -149,7 +140,7 @@ def test_two_processes_train_identical_tables(topic_corpus, tmp_path):
   port = _free_port()
   # One CPU device per process: with several fake devices in each process, XLA's CPU
   # collectives across processes hang (seen with JAX 0.10.2), so this tests 2 x 1.
-  env = _one_device_each()
+  env = fake_devices.environment(1)
   procs = [subprocess.Popen(
       [sys.executable, "-m", "experiments.run", "--experiment=quickstart",
        f"--workdir={tmp_path / f'p{i}'}", f"--config.corpus={path}", "--config.min_count=1",
@@ -174,7 +165,7 @@ def _two_processes(corpus, workdir, *flags, per_process=((), ())):
   """Starts the 2 processes of one run (1 CPU device each) that share ``workdir``, as
   processes on a shared file system do."""
   port = _free_port()
-  env = _one_device_each()
+  env = fake_devices.environment(1)
   return [subprocess.Popen(
       [sys.executable, "-m", "experiments.run", "--experiment=quickstart",
        f"--workdir={workdir}", f"--config.corpus={corpus}", "--config.min_count=1",

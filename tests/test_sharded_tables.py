@@ -5,7 +5,6 @@ The device checks run in subprocesses, because the device count is fixed when JA
 """
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -16,15 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fake_devices
 from w2vjax import TrainConfig, memory, methods
 from w2vjax.datasets import write_topic_corpus
 from w2vjax.embeddings import Embeddings
 from w2vjax.text import Vocab
 
 ROOT = Path(__file__).resolve().parents[1]
-# The device count is added to the XLA flags the tests run with (tests/conftest.py).
-FOUR_DEVICES = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": (
-    f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4")}
+FOUR_DEVICES = fake_devices.environment(4)
 sys.path.insert(0, str(ROOT / "tests" / "helpers"))
 import sharded_tables  # noqa: E402  (the helper's case list)
 
