@@ -181,8 +181,8 @@ def test_steps_per_call_do_not_change_the_result(shared):
 
 
 @pytest.mark.parametrize("fields", [
-    dict(share_negatives=False, window_draw="centre"), dict(),
-    dict(architecture="cbow", objective="hierarchical_softmax", window_draw="centre")],
+    dict(share_negatives=False), dict(window_draw="step"),
+    dict(architecture="cbow", objective="hierarchical_softmax")],
     ids=["pairs", "windows", "cbow-hs"])
 def test_batch_splits_compute_the_same_steps(fields):
   # The parts only change how XLA schedules the work (concurrently on CPU cores): the rows,

@@ -29,8 +29,8 @@ class TrainConfig:
   window: int = 5  # maximum window m; word2vec's dynamic window draws b ~ U{1..m}
   # Who draws b: "centre", each centre word its own (word2vec.c, fastText); "step", one
   # for all the centres of a step, which then computes 2b context slots instead of 2m
-  # (a context at distance d is trained as often either way).
-  window_draw: str = "step"
+  # (a context at distance d is trained as often either way; BUILD_NOTES compares them).
+  window_draw: str = "centre"
   # How often a window method trains a context at distance d: "linear", (m - d + 1) / m
   # (word2vec.c and fastText); "harmonic", 1 / d (the weighting GloVe gives its counts).
   window_weights: str = "linear"
