@@ -95,6 +95,11 @@ def test_devices_training_their_own_copies_merge_to_one_table():
   for table in ("u", "nodes"):
     assert np.allclose(report["hs_local_one_step"]["tables"][table],
                        report["hs_synchronous_one_step"]["tables"][table], atol=1e-5)
+  # Subwords merge u's rows in their order of use: an index set, frequent rows included.
+  for table in ("u", "v"):
+    assert np.allclose(report["subword_local_one_step"]["tables"][table],
+                       report["subword_synchronous_one_step"]["tables"][table], atol=1e-5)
+  assert report["subword_local"]["spread"] == 0.0
 
 
 def test_vocab_sharded_softmax_matches_unsharded():

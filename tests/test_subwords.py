@@ -80,6 +80,22 @@ def test_ngram_table_matches_word_by_word():
   assert ids.shape == (len(words), 1) and (counts == 1).all()
 
 
+def test_rows_by_use_ranks_rows_by_the_counts_of_the_words_that_hold_them():
+  from w2vjax.methods.subword import rows_by_use
+  words, counts, buckets = ["banana", "bandana", "x"], np.array([50, 7, 3]), 1000
+  table = subwords.ngram_table(words, 3, 4, buckets)
+  use = np.zeros(len(words) + buckets)
+  for i, word in enumerate(words):  # a word's own row, then one row per n-gram it holds
+    use[i] += counts[i]
+    for bucket in subwords.ngram_buckets(word, 3, 4, buckets):
+      use[len(words) + bucket] += counts[i]
+  order = rows_by_use(table, counts, len(words) + buckets)
+  assert sorted(order.tolist()) == np.flatnonzero(use).tolist()  # every held row, once
+  assert (np.diff(use[order]) <= 0).all()  # most used first
+  # "ana" is held twice by "banana" (counted twice) and once by "bandana": 2*50 + 7.
+  assert use[len(words) + subwords.hash_fnv1a("ana") % buckets] >= 107
+
+
 def test_word_vectors_equal_fasttexts(fasttext_model):
   ft = fasttext_model
   model = _model_from(ft)

@@ -352,17 +352,24 @@ def _merge_rows(tables: dict, start: dict, rows: dict, agree: int) -> tuple[dict
 
   merged = {name: per_table(name, lambda x, which, s: merge_changes(s, x[which], agree),
                             tables[name], start[name]) for name in tables}
-  tables = {name: per_table(name, lambda x, which, m: jax.lax.dynamic_update_slice_in_dim(
-      x, m, which.start, 0), tables[name], merged[name]) for name in tables}
+  tables = {name: per_table(name, _put_rows, tables[name], merged[name]) for name in tables}
   return tables, merged
+
+
+def _put_rows(table: jax.Array, which: slice | np.ndarray, rows: jax.Array) -> jax.Array:
+  """``table`` with ``rows`` written at ``which``: a block of rows, or distinct row ids."""
+  if isinstance(which, slice):
+    return jax.lax.dynamic_update_slice_in_dim(table, rows, which.start, 0)
+  return table.at[which].set(rows, unique_indices=True)
 
 
 def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
             process_batch: int, num_devices: int) -> Callable:
   """``device_steps`` on each device's own copy of the tables, merged by adding up the
-  copies' changes: the ``hot_rows`` most often updated rows of each table (the first,
-  as word ids are frequency ranks, or the last for ``method.frequent_last``) every
-  ``every`` steps, every other row at the end of the call.
+  copies' changes: the ``hot_rows`` most often updated rows of each table (the first, as
+  word ids are frequency ranks, or the first of ``method.row_order``) every ``every``
+  steps, every other row at the end of the call (rows left out of a table's
+  ``row_order`` never change, so they are not merged).
 
   A frequent word's row takes many updates between merges, and the sum of several copies'
   changes then overshoots (measured: BUILD_NOTES), so those few rows merge often; a rare
@@ -371,11 +378,13 @@ def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
   tables per call, instead of an all-gather of the touched rows at every step (each
   collective costs milliseconds on a CPU).
   """
-  def split(name: str, table: jax.Array) -> tuple[slice, slice]:
-    n = table.shape[0]
-    k = min(hot_rows, n)
-    return (slice(n - k, n), slice(0, n - k)) if name in method.frequent_last else (
-        slice(0, k), slice(k, n))
+  def split(name: str, table: jax.Array) -> tuple[slice | np.ndarray, slice | np.ndarray]:
+    """(the rows merged every ``every`` steps, those merged at the end of the call)."""
+    order = method.row_order.get(name)
+    if order is None:
+      k = min(hot_rows, table.shape[0])
+      return slice(0, k), slice(k, table.shape[0])
+    return order[:hot_rows], order[hot_rows:]
 
   def merged_steps(state, totals, constants, start, num_steps, epoch):
     hot = {name: split(name, t)[0] for name, t in state.params.items()}

@@ -73,6 +73,8 @@ def train(sync_every: int, num_devices: int, calls: int = 3, steps: int = 8,
 
 
 HS = {"objective": "hierarchical_softmax"}
+# Subwords: u's rows are merged in the order of their use (an index set, not a block).
+SUBWORDS = {"minn": 2, "maxn": 3, "buckets": 50}
 
 
 def main():
@@ -86,7 +88,13 @@ def main():
              "local_one_step": train(4, 4, calls=12, steps=1, sync_rows=0),
              "synchronous_one_step": train(1, 4, calls=12, steps=1),
              "hs_local_one_step": train(4, 4, calls=12, steps=1, sync_rows=0, **HS),
-             "hs_synchronous_one_step": train(1, 4, calls=12, steps=1, **HS)}, sys.stdout)
+             "hs_synchronous_one_step": train(1, 4, calls=12, steps=1, **HS),
+             # On 2 devices the frequent rows' merge is the plain sum too (the agreement
+             # factor's floor is 2/n): the rows merged after the step, here an index
+             # set, and those merged at the call's end make the synchronous step.
+             "subword_local_one_step": train(4, 2, calls=12, steps=1, **SUBWORDS),
+             "subword_synchronous_one_step": train(1, 2, calls=12, steps=1, **SUBWORDS),
+             "subword_local": train(4, 4, **SUBWORDS)}, sys.stdout)
 
 
 if __name__ == "__main__":

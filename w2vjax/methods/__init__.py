@@ -63,9 +63,8 @@ def trains_in_copies(config) -> bool:
   train their own copy of the tables, merged now and then (w2vjax.step; BUILD_NOTES, "CPU
   cores as devices"). Not full softmax, whose every step updates every row, so each copy
   pays for the whole table; not hierarchical softmax, whose nodes near the root lie on
-  every word's path and lost quality when the copies' changes were merged; not subwords,
-  whose hashed n-gram rows are no block of frequent rows to merge often."""
-  return not (config.maxn > 0 or config.architecture in WINDOW_ARCHITECTURES
+  every word's path and lost quality when the copies' changes were merged."""
+  return not (config.architecture in WINDOW_ARCHITECTURES
               and config.objective in ("softmax", "hierarchical_softmax"))
 
 
@@ -165,7 +164,9 @@ def _windows(config, vocab, name: str, encode, noise_per_slot: bool, learning_ra
                        for field in ("codes", "points", "lengths")}}
     decode, outputs, noise_shape = huffman_path, tree.codes.shape[1], (0, 0)
     out_table, out_rows, objective = "nodes", size - 1, "hierarchical softmax"
-    fields = {**fields, "frequent_last": ("nodes",)}  # the root is the last inner node
+    # Every path crosses the root, the last inner node: by use, the nodes run backwards.
+    row_order = {**fields.get("row_order", {}), "nodes": np.arange(size - 2, -1, -1)}
+    fields = {**fields, "row_order": row_order}
   else:
     output = {"noise": make_noise_sampler(vocab.counts, config.noise_exponent)}
     decode, outputs = with_noise, config.negatives + 1
@@ -204,10 +205,12 @@ def build(config, vocab) -> Method:
     return _windows(config, vocab, "CBOW", cbow.context_mean_inputs, False, cbow.LEARNING_RATE,
                     len(vocab), predictions=cbow.windows)
   if family == "subwords":
+    exporters, constants, row_order = subword.subword_parts(vocab, config.minn, config.maxn,
+                                                            config.buckets)
     return _windows(
         config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
         subword.subword_inputs, True, subword.LEARNING_RATE, len(vocab) + config.buckets,
-        *subword.subword_parts(vocab.words, config.minn, config.maxn, config.buckets))
+        exporters, constants, row_order=row_order)
   # word2vec.c's orientation reads one set of noise words, or one Huffman path, per window
   # (hierarchical softmax has no noise to share); fastText's scores each pair on its own.
   if config.share_negatives or config.objective == "hierarchical_softmax":

@@ -67,10 +67,13 @@ class Method(NamedTuple):
   predictions: Callable[[Batch], jax.Array] = lambda batch: jnp.sum(batch.mask, dtype=jnp.int32)
   solve: Callable | None = None
   sharded_loss: Callable | None = None
-  # Tables whose most often updated rows are the last ones (a Huffman tree's inner nodes:
-  # the root is the last); in the others they are the first (word ids are frequency
-  # ranks). Devices that train their own copies merge those rows most often (w2vjax.step).
-  frequent_last: tuple[str, ...] = ()
+  # Tables whose rows are not in order of use, each mapped to the rows a step can update,
+  # most often updated first (a Huffman tree's inner nodes: the root, the last row, first;
+  # subword n-gram buckets ranked by the counts of the words that hold them, unused ones
+  # left out). The other tables' rows are in that order already: word ids are frequency
+  # ranks. Devices that train their own copies merge the first rows most often, and rows
+  # left out never (w2vjax.step).
+  row_order: dict = {}
   noise_per_slot: bool = False
 
 

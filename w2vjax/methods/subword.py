@@ -40,15 +40,31 @@ def model(params: dict, vocab, minn: int, maxn: int, buckets: int) -> subwords.S
                                minn, maxn, buckets)
 
 
-def subword_parts(words, minn: int, maxn: int, buckets: int):
-  """``((embeddings, save_model), constants)`` of the method, from one n-gram table.
+def rows_by_use(table: tuple[np.ndarray, np.ndarray], word_counts: np.ndarray,
+                rows: int) -> np.ndarray:
+  """The rows of u that the words of ``subwords.ngram_table``'s (ids, counts) hold, most
+  used first: a row's use is the summed corpus count of the words whose input vector
+  averages it. Buckets that no word's n-gram hashes to are left out."""
+  ids, lengths = table
+  held = np.arange(ids.shape[1])[None, :] < lengths[:, None]
+  weights = np.broadcast_to(np.asarray(word_counts, np.float64)[:, None], ids.shape)
+  use = np.bincount(ids[held], weights[held], minlength=rows)
+  order = np.argsort(-use, kind="stable")
+  return order[:np.count_nonzero(use)].astype(np.int32)
+
+
+def subword_parts(vocab, minn: int, maxn: int, buckets: int):
+  """``((embeddings, save_model), constants, row_order)`` of the method, from one n-gram
+  table.
 
   ``embeddings`` gives the vocabulary's composed vectors and ``save_model`` writes
   model.npz with the n-gram table (for out-of-vocabulary words: w2vjax.print_vectors,
   w2vjax.evaluate). Hashing every n-gram of a large vocabulary takes seconds, so the table
-  the step reads is also the one the export composes vectors with.
+  the step reads is also the one the export composes vectors with. ``row_order`` ranks u's
+  rows by use (``rows_by_use``), for devices that train their own copies of u.
   """
-  table = subwords.ngram_table(list(words), minn, maxn, buckets)
+  table = subwords.ngram_table(list(vocab.words), minn, maxn, buckets)
+  rows = len(vocab.words) + buckets
 
   def embeddings(params, vocab):
     return model(params, vocab, minn, maxn, buckets).embeddings(table)
@@ -56,4 +72,5 @@ def subword_parts(words, minn: int, maxn: int, buckets: int):
   def save_model(params, vocab, workdir):
     model(params, vocab, minn, maxn, buckets).save(Path(workdir) / subwords.MODEL_FILENAME)
 
-  return (embeddings, save_model), ngram_constants(table, len(words) + buckets)
+  return ((embeddings, save_model), ngram_constants(table, rows),
+          {"u": rows_by_use(table, vocab.counts, rows)})
