@@ -387,8 +387,8 @@ def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
     return order[:hot_rows], order[hot_rows:]
 
   def merged_steps(state, totals, constants, start, num_steps, epoch):
-    hot = {name: split(name, t)[0] for name, t in state.params.items()}
-    cold = {name: split(name, t)[1] for name, t in state.params.items()}
+    parts = {name: split(name, t) for name, t in state.params.items()}
+    hot, cold = ({name: p[i] for name, p in parts.items()} for i in (0, 1))
 
     def by_table(state):
       return {name: (state.params[name], state.opt_state[name]) for name in state.params}
