@@ -193,8 +193,8 @@ def test_vocabulary_smaller_than_k_is_refused():
 
 @pytest.mark.parametrize("fields, copies", [
     (dict(), True), (dict(architecture="cbow"), True), (dict(share_negatives=False), True),
-    (dict(architecture="glove"), True), (dict(objective="hierarchical_softmax"), False),
-    (dict(architecture="cbow", objective="hierarchical_softmax"), False),
+    (dict(architecture="glove"), True), (dict(objective="hierarchical_softmax"), True),
+    (dict(architecture="cbow", objective="hierarchical_softmax"), True),
     (dict(objective="softmax"), False), (dict(maxn=6), True)])
 def test_methods_that_do_not_train_in_copies_keep_one_cpu_device(fields, copies):
   from types import SimpleNamespace

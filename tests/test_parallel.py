@@ -76,7 +76,7 @@ def test_shard_map_and_pmap_agree(equivalence, path):
 def test_devices_training_their_own_copies_merge_to_one_table():
   report = json.loads(_python("tests/helpers/local_copies.py").stdout)
   errors = report["merge_errors"]  # the merge rules against NumPy
-  assert errors["sum"] < 1e-6 and errors["agreement"] < 1e-5
+  assert errors["sum"] < 1e-6 and errors["mean"] < 1e-6 and errors["agreement"] < 1e-5
   local, synchronous = report["local"], report["synchronous"]
   assert local["spread"] == 0.0  # after every merge each device holds the same tables
   for table in ("u", "v"):  # deterministic, and really local: not the synchronous result
@@ -95,6 +95,15 @@ def test_devices_training_their_own_copies_merge_to_one_table():
   for table in ("u", "nodes"):
     assert np.allclose(report["hs_local_one_step"]["tables"][table],
                        report["hs_synchronous_one_step"]["tables"][table], atol=1e-5)
+  # With 20 frequent rows, the 20 nodes nearest the root (the last rows) take the mean of
+  # the 2 copies' changes, half the synchronous step; the other nodes and u the sum.
+  start, local, synchronous = (np.asarray(report[name]["tables"]["nodes"]) for name in
+                               ("hs_start", "hs_local_step", "hs_synchronous_step"))
+  assert np.abs(synchronous[-20:] - start[-20:]).max() > 1e-3
+  np.testing.assert_allclose(local[-20:], (start[-20:] + synchronous[-20:]) / 2, atol=1e-5)
+  np.testing.assert_allclose(local[:-20], synchronous[:-20], atol=1e-5)
+  np.testing.assert_allclose(report["hs_local_step"]["tables"]["u"],
+                             report["hs_synchronous_step"]["tables"]["u"], atol=1e-5)
   # Subwords merge u's rows in their order of use: an index set, frequent rows included.
   for table in ("u", "v"):
     assert np.allclose(report["subword_local_one_step"]["tables"][table],

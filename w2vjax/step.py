@@ -306,13 +306,17 @@ def _device_steps(config: TrainConfig, method: Method, one_step: Callable,
   return device_steps
 
 
-def merge_changes(start: jax.Array, local: jax.Array, agree: int = 0) -> jax.Array:
+def merge_changes(start: jax.Array, local: jax.Array, agree: int = 0,
+                  mean: bool = False) -> jax.Array:
   """An array after each device changed its own copy of ``start``: ``start`` plus the sum
   of the copies' changes (each device's updates applied on every device, late, as
   word2vec's threads apply each other's), times ``agreement_scale`` over ``agree`` devices
-  where that is over 2 (on 2 devices its factor is always 1). Call inside the mesh."""
+  where that is over 2 (on 2 devices its factor is always 1); with ``mean``, plus their
+  mean. Call inside the mesh."""
   change = local - start
   total = jax.lax.psum(change, parallel.AXIS)
+  if mean:
+    return start + total / jax.lax.axis_size(parallel.AXIS)
   if agree > 2:
     total = total * agreement_scale(change, total, agree).reshape(
         -1, *[1] * (change.ndim - 1))
@@ -339,10 +343,12 @@ def agreement_scale(changes: jax.Array, total: jax.Array, num_devices: int) -> j
   return jnp.clip(scale, min(1.0, 2 / num_devices), 1.0)
 
 
-def _merge_rows(tables: dict, start: dict, rows: dict, agree: int) -> tuple[dict, dict]:
+def _merge_rows(tables: dict, start: dict, rows: dict, agree: int,
+                by_mean: frozenset = frozenset()) -> tuple[dict, dict]:
   """``tables`` (name -> its table and optimizer state) with the ``rows[name]`` slice of
   each table-shaped array merged against ``start`` (those rows at the last merge) by
-  ``merge_changes`` over ``agree`` devices; returns the tables and the merged rows.
+  ``merge_changes`` over ``agree`` devices, or by the mean for the tables ``by_mean``
+  names; returns the tables and the merged rows.
 
   The start of the rows is carried, not sliced from the tables: a slice of a loop-carried
   table written back into it made XLA copy the whole table at every merge.
@@ -350,8 +356,9 @@ def _merge_rows(tables: dict, start: dict, rows: dict, agree: int) -> tuple[dict
   def per_table(name, fn, *trees):  # an optimizer's step count is left as it is
     return jax.tree.map(lambda x, *r: fn(x, rows[name], *r) if jnp.ndim(x) else x, *trees)
 
-  merged = {name: per_table(name, lambda x, which, s: merge_changes(s, x[which], agree),
-                            tables[name], start[name]) for name in tables}
+  merged = {name: per_table(
+      name, lambda x, which, s, mean=name in by_mean: merge_changes(s, x[which], agree, mean),
+      tables[name], start[name]) for name in tables}
   tables = {name: per_table(name, _put_rows, tables[name], merged[name]) for name in tables}
   return tables, merged
 
@@ -372,7 +379,9 @@ def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
   ``row_order`` never change, so they are not merged).
 
   A frequent word's row takes many updates between merges, and the sum of several copies'
-  changes then overshoots (measured: BUILD_NOTES), so those few rows merge often; a rare
+  changes then overshoots (measured: BUILD_NOTES), so those few rows merge often (a
+  Huffman tree's nodes near the root, which every copy moves alike, by the mean of the
+  changes: ``method.merged_by_mean``); a rare
   word's row changes by a few updates that add up exactly however late they are merged.
   The running totals are summed. A small all-reduce per ``every`` steps and one of the
   tables per call, instead of an all-gather of the touched rows at every step (each
@@ -408,7 +417,8 @@ def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
       first = k * every
       state, totals = device_steps(state, totals, constants, start + first * process_batch,
                                    jnp.minimum(every, num_steps - first), epoch)
-      tables, hot_start = _merge_rows(by_table(state), hot_start, hot, num_devices)
+      tables, hot_start = _merge_rows(by_table(state), hot_start, hot, num_devices,
+                                      method.merged_by_mean)
       return with_tables(state, tables), totals, hot_start
 
     state, local_totals, _ = jax.lax.fori_loop(

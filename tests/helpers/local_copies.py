@@ -42,7 +42,9 @@ def merge_errors() -> dict:
   scales = on_devices(lambda s, l: step.agreement_scale(
       l[0] - s, jax.lax.psum(l[0] - s, parallel.AXIS), 4))
   agreed = on_devices(lambda s, l: step.merge_changes(s, l[0], agree=4))
+  averaged = on_devices(lambda s, l: step.merge_changes(s, l[0], agree=4, mean=True))
   return {"sum": float(np.abs(merged - (start + total)).max()),
+          "mean": float(np.abs(averaged - (start + total / 4)).max()),
           "agreement": max(float(np.abs(scales - scale).max()),
                            float(np.abs(agreed - (start + scale[:, None] * total)).max()))}
 
@@ -89,6 +91,10 @@ def main():
              "synchronous_one_step": train(1, 4, calls=12, steps=1),
              "hs_local_one_step": train(4, 4, calls=12, steps=1, sync_rows=0, **HS),
              "hs_synchronous_one_step": train(1, 4, calls=12, steps=1, **HS),
+             # The tree's 20 nodes nearest the root merge by the copies' mean.
+             "hs_start": train(4, 2, calls=0, **HS),
+             "hs_local_step": train(4, 2, calls=1, steps=1, **HS),
+             "hs_synchronous_step": train(1, 2, calls=1, steps=1, **HS),
              # On 2 devices the frequent rows' merge is the plain sum too (the agreement
              # factor's floor is 2/n): the rows merged after the step, here an index
              # set, and those merged at the call's end make the synchronous step.

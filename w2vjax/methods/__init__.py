@@ -62,10 +62,8 @@ def trains_in_copies(config) -> bool:
   """Whether the config's method keeps its quality and speed on CPU devices that each
   train their own copy of the tables, merged now and then (w2vjax.step; BUILD_NOTES, "CPU
   cores as devices"). Not full softmax, whose every step updates every row, so each copy
-  pays for the whole table; not hierarchical softmax, whose nodes near the root lie on
-  every word's path and lost quality when the copies' changes were merged."""
-  return not (config.architecture in WINDOW_ARCHITECTURES
-              and config.objective in ("softmax", "hierarchical_softmax"))
+  would pay for the whole table."""
+  return not (config.architecture in WINDOW_ARCHITECTURES and config.objective == "softmax")
 
 
 def cpu_devices(config) -> int:
@@ -166,7 +164,7 @@ def _windows(config, vocab, name: str, encode, noise_per_slot: bool, learning_ra
     out_table, out_rows, objective = "nodes", size - 1, "hierarchical softmax"
     # Every path crosses the root, the last inner node: by use, the nodes run backwards.
     row_order = {**fields.get("row_order", {}), "nodes": np.arange(size - 2, -1, -1)}
-    fields = {**fields, "row_order": row_order}
+    fields = {**fields, "row_order": row_order, "merged_by_mean": frozenset({"nodes"})}
   else:
     output = {"noise": make_noise_sampler(vocab.counts, config.noise_exponent)}
     decode, outputs = with_noise, config.negatives + 1

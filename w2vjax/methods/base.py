@@ -75,6 +75,10 @@ class Method(NamedTuple):
   # left out never (w2vjax.step).
   row_order: dict = {}
   noise_per_slot: bool = False
+  # Tables whose most used rows every copy moves alike (a Huffman tree's nodes near the
+  # root, on every word's path): copies merge those rows by the mean of their changes,
+  # not the sum, which overshot them (w2vjax.step; BUILD_NOTES).
+  merged_by_mean: frozenset = frozenset()
 
 
 CONTEXT_INITS = ("zeros", "uniform")
