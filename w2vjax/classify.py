@@ -63,7 +63,8 @@ def _fit_predict_folds(x, y, train_masks, l2: float, steps: int, learning_rate: 
   returns each fold's predictions for all rows ([folds, N])."""
   weights = train_masks / jnp.sum(train_masks, axis=1, keepdims=True)  # [F, N]
   mean = weights @ x  # [F, d]
-  std = jnp.sqrt(jax.vmap(lambda w, m: w @ (x - m) ** 2)(weights, mean)) + 1e-6
+  # One fold at a time: a vmap would hold all folds' [N, d] deviations at once.
+  std = jnp.sqrt(jax.lax.map(lambda wm: wm[0] @ (x - wm[1]) ** 2, (weights, mean))) + 1e-6
   # Each fold's model is standardised with its training rows' statistics only. Its
   # weights w live in standardised units, so (x - m) / s @ w = x @ (w / s) - m @ (w / s):
   # all folds' logits are one [N, d] @ [d, F] product, x read once per step, not per fold.
