@@ -311,8 +311,8 @@ def merge_changes(start: jax.Array, local: jax.Array, agree: int = 0,
   """An array after each device changed its own copy of ``start``: ``start`` plus the sum
   of the copies' changes (each device's updates applied on every device, late, as
   word2vec's threads apply each other's), times ``agreement_scale`` over ``agree`` devices
-  where that is over 2 (on 2 devices its factor is always 1); with ``mean``, plus their
-  mean. Call inside the mesh."""
+  where that is over 2 (on 2 devices its factor is always 1). With ``mean``, ``start``
+  plus the mean of the changes instead. Call inside the mesh."""
   change = local - start
   total = jax.lax.psum(change, parallel.AXIS)
   if mean:
@@ -381,8 +381,8 @@ def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
   A frequent word's row takes many updates between merges, and the sum of several copies'
   changes then overshoots (measured: BUILD_NOTES), so those few rows merge often (a
   Huffman tree's nodes near the root, which every copy moves alike, by the mean of the
-  changes: ``method.merged_by_mean``); a rare
-  word's row changes by a few updates that add up exactly however late they are merged.
+  changes: ``method.merged_by_mean``); a rare word's row changes by a few updates that add
+  up exactly however late they are merged.
   The running totals are summed. A small all-reduce per ``every`` steps and one of the
   tables per call, instead of an all-gather of the touched rows at every step (each
   collective costs milliseconds on a CPU).
