@@ -363,6 +363,15 @@ def _merge_rows(tables: dict, start: dict, rows: dict, agree: int,
   return tables, merged
 
 
+def _as_block(rows: np.ndarray) -> slice | np.ndarray:
+  """Distinct row ids as a slice where they make one block, in whatever order (a Huffman
+  tree's nodes, root first, are the table backwards): a slice's merge reads and writes the
+  block in place, where ids are gathered and scattered; a row's merge is its own either way."""
+  if rows.size and int(rows.max()) - int(rows.min()) + 1 == rows.size:
+    return slice(int(rows.min()), int(rows.max()) + 1)
+  return rows
+
+
 def _put_rows(table: jax.Array, which: slice | np.ndarray, rows: jax.Array) -> jax.Array:
   """``table`` with ``rows`` written at ``which``: a block of rows, or distinct row ids."""
   if isinstance(which, slice):
@@ -393,7 +402,7 @@ def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
     if order is None:
       k = min(hot_rows, table.shape[0])
       return slice(0, k), slice(k, table.shape[0])
-    return order[:hot_rows], order[hot_rows:]
+    return _as_block(order[:hot_rows]), _as_block(order[hot_rows:])
 
   def merged_steps(state, totals, constants, start, num_steps, epoch):
     parts = {name: split(name, t) for name, t in state.params.items()}
