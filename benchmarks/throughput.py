@@ -20,7 +20,8 @@ w2vjax. The default, ``auto``, is the system that trains the config's method, th
 All read the same tokens: w2vjax's tokenizer, one sentence per line. gensim gets lines cut
 into 10,000-word pieces (it ignores words past those); fastText reads a temporary file of
 the tokens, written once before any run, and cuts lines into 1,024-token pieces itself.
-words/s is corpus words x epochs / training seconds, the way gensim counts. Start-up is
+words/s is corpus words x epochs / training seconds, the way gensim counts. Every run but
+the first starts after ``--rest_seconds`` idle seconds, whatever its system. Start-up is
 shown apart and is not the same work everywhere: gensim tokenizes and builds its
 vocabulary; w2vjax reads its cache (filled here beforehand), builds its vocabulary and
 compiles; fastText reads the tokenized file, builds its vocabulary and initialises its
@@ -36,6 +37,7 @@ from __future__ import annotations
 import multiprocessing
 import resource
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,9 @@ from w2vjax.evaluation import evaluate
 
 FLAGS = flags.FLAGS
 W2VJAX = "w2vjax"
+# This machine's cores run a job started right after another one slower than the same job
+# started after a rest (BUILD_NOTES, "A rest between runs"): every run but the first waits.
+REST_SECONDS = 90.0
 METRICS = ("words_per_sec", "train_s", "startup_s", "peak_mb", "ws353", "simlex", "analogy",
            "polarity")
 
@@ -105,16 +110,17 @@ def _run_all(config: dict, corpus: Path, systems: list[str], seeds: list[int]) -
     if any(name in baselines.FASTTEXT for name in systems):
       words = baselines.write_tokenized(corpus, tokenized)
     with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
-      for seed in seeds:
-        for name in systems:
-          if name == W2VJAX:
-            job = (run_w2vjax, ({**config, "seed": seed},))
-          else:
-            settings = baselines.Settings.from_config(config, seed, FLAGS.workers)
-            job = (baselines.run, (name, corpus, tokenized, words, settings))
-          result = pool.apply(_measured, (*job, config.get("eval_restrict_vocab", 30000)))
-          runs[name].append({"seed": seed, **result})
-          print(_row(f"{name} s{seed}", result), flush=True)
+      for index, (seed, name) in enumerate((s, n) for s in seeds for n in systems):
+        if index:
+          time.sleep(FLAGS.rest_seconds)
+        if name == W2VJAX:
+          job = (run_w2vjax, ({**config, "seed": seed},))
+        else:
+          settings = baselines.Settings.from_config(config, seed, FLAGS.workers)
+          job = (baselines.run, (name, corpus, tokenized, words, settings))
+        result = pool.apply(_measured, (*job, config.get("eval_restrict_vocab", 30000)))
+        runs[name].append({"seed": seed, **result})
+        print(_row(f"{name} s{seed}", result), flush=True)
   return runs
 
 
@@ -192,6 +198,8 @@ def _define_flags() -> None:
   flags.DEFINE_list("seeds", [], "one run of each system per seed (default: the config's)")
   flags.DEFINE_integer("workers", 2, "threads of gensim and fastText")
   flags.DEFINE_string("json", None, "also write every run and the summaries here as JSON")
+  flags.DEFINE_float("rest_seconds", REST_SECONDS, "idle seconds before every run but the "
+                     "first, so that no run starts on cores the run before kept busy")
 
 
 if __name__ == "__main__":

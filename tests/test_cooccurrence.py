@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from w2vjax import TrainConfig, cooccurrence
+from w2vjax import TrainConfig, chunks, cooccurrence, encode
 from w2vjax.data import prepare_data
 
 
@@ -80,3 +80,21 @@ def test_an_epoch_visits_every_entry_once_in_shuffled_order():
   last = cooccurrence.batch_from_bits(np.zeros((16, 1), np.uint32), epoch,
                                       epoch.rows.shape[0] - 16)
   assert float(last.mask.sum()) == n - (epoch.rows.shape[0] - 16)
+
+
+def test_a_streamed_corpus_is_counted_chunk_by_chunk_to_the_same_counts(tmp_path,
+                                                                       topic_corpus):
+  path, _ = topic_corpus
+  config = TrainConfig(corpus=str(path), architecture="glove", min_count=1, window=3,
+                       subsample=0.0, cache_dir=str(tmp_path / "c"))
+  whole = prepare_data(config).corpus
+  streamed_config = config.replace(chunk_tokens=200)
+  encoded = encode.load_encoded(path, str(tmp_path / "c"))
+  assert chunks.cut(encoded.line_lengths, 200).count > 10
+  streamed = prepare_data(streamed_config).corpus
+  # Chunks end at line ends, and no window crosses a line: the counts are the same.
+  assert streamed.nnz == whole.nnz and abs(streamed - whole).max() < 1e-4
+  # With subsampling, the chunks draw their own tokens: a count of its own in the cache.
+  prepare_data(config.replace(subsample=1e-3))
+  prepare_data(streamed_config.replace(subsample=1e-3))
+  assert len(list((tmp_path / "c").glob("cooccurrence.*.npz"))) == 3

@@ -18,6 +18,7 @@ class TrainConfig:
   # > 0: stream the corpus through the device in chunks of about this many tokens, cut at
   # line ends, the next one prepared while one trains, so memory does not grow with the
   # corpus; 0 holds the whole corpus on the device. Chunks change the draws (not their law).
+  # Count-based methods and GloVe count co-occurrences one chunk at a time.
   chunk_tokens: int = 0
   tokenize_workers: int = 0  # processes that encode the corpus on a cache miss; 0 picks
   # Method (w2vjax.methods lists the combinations).

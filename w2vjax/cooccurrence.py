@@ -4,7 +4,9 @@
 into a sparse [V, V] matrix X: X[w, c] sums a weight for every occurrence of the context
 word c within ``window`` words of w in the same sentence. The corpus is counted in chunks,
 each chunk's pairs summed into a CSR matrix before they are added to the total, so memory
-is bounded by the number of distinct pairs and a chunk's pairs, not by the corpus.
+is bounded by the number of distinct pairs and a chunk's pairs, not by the corpus;
+``count_chunks`` takes the corpus itself in parts (w2vjax.data reads a streamed corpus's
+chunks one at a time).
 ``load_or_count`` caches the result beside the encoded corpus.
 
 GloVe trains on the non-zero entries: ``make_epoch`` shuffles them for an epoch and puts
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from typing import NamedTuple
@@ -101,11 +104,25 @@ def count(ids: np.ndarray, sentence: np.ndarray, vocab_size: int, window: int,
   return total
 
 
+def count_chunks(parts: Iterable[tuple[np.ndarray, np.ndarray]], vocab_size: int,
+                 window: int, weighting: str = "dynamic", symmetric: bool = True
+                 ) -> scipy.sparse.csr_matrix:
+  """``count`` of a corpus given as parts (ids, sentence index) that no window crosses
+  (chunks cut at line ends), summed part by part: one part is held at a time."""
+  total = scipy.sparse.csr_matrix((vocab_size, vocab_size), dtype=np.float32)
+  for ids, sentence in parts:
+    total = total + count(ids, sentence, vocab_size, window, weighting, symmetric)
+  total.sort_indices()
+  return total
+
+
 def settings_key(corpus_key: str, vocab_size: int, window: int, weighting: str,
-                 symmetric: bool, subsample: float, seed: int) -> str:
-  """A short hash naming a cached count: the corpus and every setting that changes X."""
-  ident = json.dumps([CACHE_VERSION, corpus_key, vocab_size, window, weighting, symmetric,
-                      subsample, seed if subsample > 0 else 0])
+                 symmetric: bool, subsample: float, seed: int, chunks: int = 1) -> str:
+  """A short hash naming a cached count: the corpus and every setting that changes X
+  (the number of chunks changes the subsampling's draws)."""
+  settings = [CACHE_VERSION, corpus_key, vocab_size, window, weighting, symmetric,
+              subsample, seed if subsample > 0 else 0]
+  ident = json.dumps(settings + ([chunks] if chunks > 1 and subsample > 0 else []))
   return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 

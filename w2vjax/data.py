@@ -219,18 +219,30 @@ def _windows(config: TrainConfig, encoded: text.EncodedText, vocab: text.Vocab,
 def _cooccurrence(config: TrainConfig, encoded: text.EncodedText, vocab: text.Vocab,
                   path: Path) -> TrainingData:
   """The corpus's co-occurrence counts (w2vjax.cooccurrence), from the cache if counted
-  before with the same settings; every process counts the whole corpus."""
+  before with the same settings; every process counts the whole corpus, one chunk of
+  ``config.chunk_tokens`` (cut at line ends) at a time, so a corpus larger than memory is
+  never read whole: only its counts are held."""
+  cuts = chunks.cut(encoded.line_lengths, config.chunk_tokens)
+  keep = (corpus_lib.subsample_keep_prob(vocab.counts, config.subsample)
+          if config.subsample > 0 else None)
+
+  def chunk_tokens():
+    for c in range(cuts.count):
+      ids, sentence = chunks.host_chunk(encoded.ids, encoded.line_lengths, cuts, c,
+                                        len(vocab))
+      if keep is not None:
+        # One chunk draws with the seed itself, as an unchunked count always has.
+        seed = config.seed if cuts.count == 1 else [config.seed, c]
+        ids, sentence = cooccurrence.subsample_tokens(ids, sentence, keep, seed)
+      yield ids, sentence
+
   def counter():
-    ids, sentence = encoded.restrict(vocab)
-    if config.subsample > 0:
-      keep = corpus_lib.subsample_keep_prob(vocab.counts, config.subsample)
-      ids, sentence = cooccurrence.subsample_tokens(ids, sentence, keep, config.seed)
-    return cooccurrence.count(ids, sentence, len(vocab), config.window, config.weighting,
-                              config.symmetric)
+    return cooccurrence.count_chunks(chunk_tokens(), len(vocab), config.window,
+                                     config.weighting, config.symmetric)
 
   key = cooccurrence.settings_key(text.cache_key(path), len(vocab), config.window,
                                   config.weighting, config.symmetric, config.subsample,
-                                  config.seed)
+                                  config.seed, cuts.count)
   matrix = cooccurrence.load_or_count(config.cache_dir or text.default_cache_dir(), key, counter)
   if matrix.nnz == 0:
     raise InputError(f"corpus {config.corpus} has no two words within window={config.window} "

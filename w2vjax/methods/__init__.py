@@ -203,12 +203,9 @@ def build(config, vocab) -> Method:
     return _windows(config, vocab, "CBOW", cbow.context_mean_inputs, False, cbow.LEARNING_RATE,
                     len(vocab), predictions=cbow.windows)
   if family == "subwords":
-    exporters, constants, row_order = subword.subword_parts(vocab, config.minn, config.maxn,
-                                                            config.buckets)
-    return _windows(
-        config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
-        subword.subword_inputs, True, subword.LEARNING_RATE, len(vocab) + config.buckets,
-        exporters, constants, row_order=row_order)
+    return _windows(config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
+                    subword.subword_inputs, True, subword.LEARNING_RATE,
+                    **subword.subword_parts(vocab, config.minn, config.maxn, config.buckets))
   # word2vec.c's orientation reads one set of noise words, or one Huffman path, per window
   # (hierarchical softmax has no noise to share); fastText's scores each pair on its own.
   if config.share_negatives or config.objective == "hierarchical_softmax":

@@ -54,8 +54,9 @@ def rows_by_use(table: tuple[np.ndarray, np.ndarray], word_counts: np.ndarray,
 
 
 def subword_parts(vocab, minn: int, maxn: int, buckets: int):
-  """``((embeddings, save_model), constants, row_order)`` of the method, from one n-gram
-  table.
+  """The subword method's fields from one n-gram table: ``input_rows`` (u holds the words'
+  rows, then the buckets'), ``exporters`` (embeddings, save_model), ``constants`` and
+  ``row_order``.
 
   ``embeddings`` gives the vocabulary's composed vectors and ``save_model`` writes
   model.npz with the n-gram table (for out-of-vocabulary words: w2vjax.print_vectors,
@@ -72,5 +73,6 @@ def subword_parts(vocab, minn: int, maxn: int, buckets: int):
   def save_model(params, vocab, workdir):
     model(params, vocab, minn, maxn, buckets).save(Path(workdir) / subwords.MODEL_FILENAME)
 
-  return ((embeddings, save_model), ngram_constants(table, rows),
-          {"u": rows_by_use(table, vocab.counts, rows)})
+  return {"input_rows": rows, "exporters": (embeddings, save_model),
+          "constants": ngram_constants(table, rows),
+          "row_order": {"u": rows_by_use(table, vocab.counts, rows)}}
