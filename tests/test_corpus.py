@@ -204,7 +204,7 @@ def test_a_step_drawn_window_trains_each_distance_as_drawn_per_centre(weights):
   from w2vjax.config import TrainConfig
   from w2vjax.data import SOURCES
   window, batch_size, steps, sets = 5, 8, 3000, 10  # a set of noise words per slot
-  method = type("NoiseOnly", (), {"noise_shape": (sets, 3), "noise_per_slot": True})()
+  method = type("NoiseOnly", (), {"noise_shape": lambda self, window: (2 * window, 3)})()
   config = TrainConfig(window=window, window_weights=weights, window_draw="step")
   choose, makers = SOURCES["windows"].batch_makers(config, method)
   assert len(makers) == window

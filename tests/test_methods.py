@@ -24,7 +24,7 @@ def _batch(rng, method, centres=4, window=2):
   size = len(WORDS)
   return Batch(jnp.asarray(rng.integers(0, size, centres)),
                jnp.asarray(rng.integers(0, size, (centres, slots))),
-               jnp.asarray(rng.integers(0, size, (centres, *method.noise_shape))),
+               jnp.asarray(rng.integers(0, size, (centres, *method.noise_shape(window)))),
                jnp.asarray(rng.integers(0, 2, (centres, slots)), jnp.float32).at[0].set(1.0))
 
 

@@ -220,7 +220,7 @@ def test_sparse_adam_moves_only_rows_of_real_pairs(shared, draw):
   raw_epoch = C.make_epoch(jax.random.key(2), corpus, cfg.batch_size)
   epoch = _placed(raw_epoch)
   # The draws the step will make, and the batch they choose.
-  bits = C.step_bits(state.key, state.step, 16, C.bits_per_centre(3, method.noise_shape))
+  bits = C.step_bits(state.key, state.step, 16, C.bits_per_centre(3, method.noise_shape(3)))
   choose, makers = data.SOURCES["windows"].batch_makers(cfg, method)
   batch = makers[int(choose(bits))](bits, raw_epoch, 0, method.constants)
   params, opt_state = jax.device_put(jax.device_get((state.params, state.opt_state)))

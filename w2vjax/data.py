@@ -49,12 +49,9 @@ def _window_makers(config, method):
   """Window batches (``TrainConfig.window_draw``): one maker that draws each centre's
   reduced window, or one per reduced window b = 1..window, whose batch has 2b context slots
   and which a step picks with the probability ``TrainConfig.window_weights`` gives b."""
-  sets, k = method.noise_shape
-
   def maker(window: int, dynamic: bool):
-    noise_shape = (2 * window if method.noise_per_slot else sets, k)
     return lambda bits, epoch, start, constants: corpus_lib.batch_from_bits(
-        bits, epoch, start, window=window, noise_shape=noise_shape,
+        bits, epoch, start, window=window, noise_shape=method.noise_shape(window),
         noise=constants.get("noise"), dynamic=dynamic, weights=config.window_weights)
 
   if config.window_draw == "centre":
@@ -67,7 +64,8 @@ def _window_makers(config, method):
 SOURCES = {
     "windows": DataSource(
         corpus_lib.make_epoch,
-        lambda config, method: corpus_lib.bits_per_centre(config.window, method.noise_shape),
+        lambda config, method: corpus_lib.bits_per_centre(config.window,
+                                                      method.noise_shape(config.window)),
         _window_makers),
     "cooccurrence": DataSource(
         # A count matrix's entries have no corpus order: they are always shuffled.
@@ -226,7 +224,7 @@ def _cooccurrence(config: TrainConfig, encoded: text.EncodedText, vocab: text.Vo
   keep = (corpus_lib.subsample_keep_prob(vocab.counts, config.subsample)
           if config.subsample > 0 else None)
 
-  def chunk_tokens():
+  def parts():
     for c in range(cuts.count):
       ids, sentence = chunks.host_chunk(encoded.ids, encoded.line_lengths, cuts, c,
                                         len(vocab))
@@ -237,7 +235,7 @@ def _cooccurrence(config: TrainConfig, encoded: text.EncodedText, vocab: text.Vo
       yield ids, sentence
 
   def counter():
-    return cooccurrence.count_chunks(chunk_tokens(), len(vocab), config.window,
+    return cooccurrence.count_chunks(parts(), len(vocab), config.window,
                                      config.weighting, config.symmetric)
 
   key = cooccurrence.settings_key(text.cache_key(path), len(vocab), config.window,

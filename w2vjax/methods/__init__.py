@@ -129,7 +129,7 @@ def _check_vocabulary(config, vocab_size: int) -> None:
 def _softmax(config, vocab) -> Method:
   size, slots = len(vocab), 2 * config.window
   return Method(
-      name="skip-gram, full softmax", data="windows", constants={}, noise_shape=(0, 0),
+      name="skip-gram, full softmax", data="windows", constants={},
       outputs_per_pair=size, step_floats=3 * size + slots,
       learning_rate=SKIPGRAM_LEARNING_RATE,
       init=tables(size, "v", size, config.dim, config.init_scale, config.context_init),
@@ -144,7 +144,7 @@ def _pairwise(config, vocab) -> Method:
   return Method(
       name=f"skip-gram, {config.objective} K={k}", data="windows",
       constants={"noise": make_noise_sampler(vocab.counts, config.noise_exponent)},
-      noise_shape=(slots, k), noise_per_slot=True, outputs_per_pair=k + 1,
+      negatives=k, noise_per_slot=True, outputs_per_pair=k + 1,
       step_floats=3 * slots * (k + 2) * config.dim, learning_rate=SKIPGRAM_LEARNING_RATE,
       init=tables(size, "v", size, config.dim, config.init_scale, config.context_init),
       loss=loss, row_grads=row_grads, embeddings=skipgram.input_vectors,
@@ -160,7 +160,7 @@ def _windows(config, vocab, name: str, encode, noise_per_slot: bool, learning_ra
     tree = huffman.build_tree(vocab.counts)
     output = {"tree": {field: np.asarray(getattr(tree, field), np.int32)
                        for field in ("codes", "points", "lengths")}}
-    decode, outputs, noise_shape = huffman_path, tree.codes.shape[1], (0, 0)
+    decode, outputs = huffman_path, tree.codes.shape[1]
     out_table, out_rows, objective = "nodes", size - 1, "hierarchical softmax"
     # Every path crosses the root, the last inner node: by use, the nodes run backwards.
     row_order = {**fields.get("row_order", {}), "nodes": np.arange(size - 2, -1, -1)}
@@ -168,14 +168,13 @@ def _windows(config, vocab, name: str, encode, noise_per_slot: bool, learning_ra
   else:
     output = {"noise": make_noise_sampler(vocab.counts, config.noise_exponent)}
     decode, outputs = with_noise, config.negatives + 1
-    noise_shape = (2 * config.window if noise_per_slot else 1, config.negatives)
-    fields = {**fields, "noise_per_slot": noise_per_slot}
+    fields = {**fields, "negatives": config.negatives, "noise_per_slot": noise_per_slot}
     out_table, out_rows = "v", size
     objective = f"negative sampling K={config.negatives}"
   embeddings, save_model = exporters
   return logistic_window_method(
       f"{name}, {objective}", encode=encode, decode=decode, data="windows",
-      constants={**output, **(constants or {})}, noise_shape=noise_shape,
+      constants={**output, **(constants or {})},
       outputs_per_pair=outputs, step_floats=3 * 2 * config.window * (outputs + 1) * config.dim,
       learning_rate=learning_rate,
       init=tables(input_rows, out_table, out_rows, config.dim, config.init_scale,

@@ -33,9 +33,9 @@ class Method(NamedTuple):
 
   ``constants`` are device arrays the step reads but never changes (the noise sampler under
   "noise", a Huffman tree, n-gram ids); they are passed to ``loss`` and ``row_grads``.
-  ``noise_shape`` (S, K): each centre word draws S sets of K noise words (0 for none);
-  with ``noise_per_slot``, one set per context slot (S = 2 * window), so that a batch
-  of a narrower window b draws 2b sets.
+  ``negatives`` K: the noise words of a set (0: the method draws none); each centre word
+  draws one set shared by its window, or with ``noise_per_slot`` one per context slot
+  (``noise_shape``).
   ``row_grads(params, constants, batch)`` returns ``(loss, {table: (rows, grads)})``, the
   touched rows (ids past the table's end are dropped) and their gradients, for the
   row-sparse update; None means the method touches every row (dense updates only).
@@ -53,7 +53,6 @@ class Method(NamedTuple):
   # "cooccurrence" counts.
   data: str
   constants: dict
-  noise_shape: tuple[int, int]
   outputs_per_pair: int  # output rows scored per (input, predicted word): sizes a call
   step_floats: int  # float temporaries per centre word in a step: the memory estimate
   learning_rate: float  # the method's default learning rate (config.learning_rate = 0)
@@ -74,11 +73,19 @@ class Method(NamedTuple):
   # ranks. Devices that train their own copies merge the first rows most often, and rows
   # left out never (w2vjax.step).
   row_order: dict = {}
+  negatives: int = 0
   noise_per_slot: bool = False
   # Tables whose most used rows every copy moves alike (a Huffman tree's nodes near the
   # root, on every word's path): copies merge those rows by the mean of their changes,
   # not the sum, which overshot them (w2vjax.step; BUILD_NOTES).
   merged_by_mean: frozenset = frozenset()
+
+  def noise_shape(self, window: int) -> tuple[int, int]:
+    """(S, K): the S sets of K noise words each centre word of a batch of ``window`` draws
+    (2 * window sets with ``noise_per_slot``, so a narrower window draws fewer)."""
+    if not self.negatives:
+      return (0, 0)
+    return (2 * window if self.noise_per_slot else 1, self.negatives)
 
 
 CONTEXT_INITS = ("zeros", "uniform")

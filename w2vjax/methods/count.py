@@ -11,7 +11,7 @@ from w2vjax.methods.skipgram import input_vectors
 
 def _solved(name: str, solve, embeddings) -> Method:
   """A method with nothing to train: no tables, no loss, ``solve`` gives its parameters."""
-  return Method(name=name, data="cooccurrence", constants={}, noise_shape=(0, 0),
+  return Method(name=name, data="cooccurrence", constants={},
                 outputs_per_pair=0, step_floats=0, learning_rate=0.0,
                 init=lambda key: {}, loss=None, row_grads=None, embeddings=embeddings,
                 save_model=no_model_file, solve=solve)

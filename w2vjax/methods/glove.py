@@ -64,6 +64,6 @@ def glove(size: int, dim: int, x_max: float, alpha: float, add_context: bool) ->
 
   return Method(
       name="GloVe" + (" (w + c)" if add_context else ""), data="cooccurrence", constants={},
-      noise_shape=(0, 0), outputs_per_pair=1, step_floats=4 * dim,
+      outputs_per_pair=1, step_floats=4 * dim,
       learning_rate=LEARNING_RATE, init=init(size, dim), loss=loss, row_grads=row_grads,
       embeddings=embeddings, save_model=no_model_file)
