@@ -51,7 +51,8 @@ from w2vjax.evaluation import evaluate
 FLAGS = flags.FLAGS
 W2VJAX = "w2vjax"
 # This machine's cores run a job started right after another one slower than the same job
-# started after a rest (BUILD_NOTES, "A rest between runs"): every run but the first waits.
+# started after a rest (BUILD_NOTES, "A rest between benchmark runs"): every run but the
+# first waits.
 REST_SECONDS = 90.0
 METRICS = ("words_per_sec", "train_s", "startup_s", "peak_mb", "ws353", "simlex", "analogy",
            "polarity")
