@@ -96,12 +96,9 @@ def count(ids: np.ndarray, sentence: np.ndarray, vocab_size: int, window: int,
   weights = distance_weights(window, weighting)
   ids = np.asarray(ids, np.int32)
   sentence = np.asarray(sentence)
-  total = scipy.sparse.csr_matrix((vocab_size, vocab_size), dtype=np.float32)
-  for start in range(0, len(ids), chunk_tokens):
-    total = total + _chunk_matrix(ids, sentence, start, start + chunk_tokens, weights,
-                                  symmetric, vocab_size)
-  total.sort_indices()
-  return total
+  return _summed((_chunk_matrix(ids, sentence, start, start + chunk_tokens, weights,
+                                symmetric, vocab_size)
+                  for start in range(0, len(ids), chunk_tokens)), vocab_size)
 
 
 def count_chunks(parts: Iterable[tuple[np.ndarray, np.ndarray]], vocab_size: int,
@@ -109,9 +106,16 @@ def count_chunks(parts: Iterable[tuple[np.ndarray, np.ndarray]], vocab_size: int
                  ) -> scipy.sparse.csr_matrix:
   """``count`` of a corpus given as parts (ids, sentence index) that no window crosses
   (chunks cut at line ends), summed part by part: one part is held at a time."""
-  total = scipy.sparse.csr_matrix((vocab_size, vocab_size), dtype=np.float32)
-  for ids, sentence in parts:
-    total = total + count(ids, sentence, vocab_size, window, weighting, symmetric)
+  return _summed((count(ids, sentence, vocab_size, window, weighting, symmetric)
+                  for ids, sentence in parts), vocab_size)
+
+
+def _summed(matrices: Iterable[scipy.sparse.csr_matrix], size: int
+            ) -> scipy.sparse.csr_matrix:
+  """The sum of [size, size] matrices made one at a time, its column indices sorted."""
+  total = scipy.sparse.csr_matrix((size, size), dtype=np.float32)
+  for matrix in matrices:
+    total = total + matrix
   total.sort_indices()
   return total
 

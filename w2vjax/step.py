@@ -364,10 +364,12 @@ def _merge_rows(tables: dict, start: dict, rows: dict, agree: int,
 
 
 def _as_block(rows: np.ndarray) -> slice | np.ndarray:
-  """Distinct row ids as a slice where they make one block, in whatever order (a Huffman
-  tree's nodes, root first, are the table backwards): a slice's merge reads and writes the
+  """Distinct row ids as a slice where they make one block, in whatever order (word ids
+  in frequency order; a Huffman tree's nodes, root first, are the table backwards): a slice's merge reads and writes the
   block in place, where ids are gathered and scattered; a row's merge is its own either way."""
-  if rows.size and int(rows.max()) - int(rows.min()) + 1 == rows.size:
+  if not rows.size:
+    return slice(0, 0)
+  if int(rows.max()) - int(rows.min()) + 1 == rows.size:
     return slice(int(rows.min()), int(rows.max()) + 1)
   return rows
 
@@ -398,10 +400,7 @@ def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
   """
   def split(name: str, table: jax.Array) -> tuple[slice | np.ndarray, slice | np.ndarray]:
     """(the rows merged every ``every`` steps, those merged at the end of the call)."""
-    order = method.row_order.get(name)
-    if order is None:
-      k = min(hot_rows, table.shape[0])
-      return slice(0, k), slice(k, table.shape[0])
+    order = method.row_order.get(name, np.arange(table.shape[0]))
     return _as_block(order[:hot_rows]), _as_block(order[hot_rows:])
 
   def merged_steps(state, totals, constants, start, num_steps, epoch):
