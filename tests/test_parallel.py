@@ -109,6 +109,21 @@ def test_devices_training_their_own_copies_merge_to_one_table():
     assert np.allclose(report["subword_local_one_step"]["tables"][table],
                        report["subword_synchronous_one_step"]["tables"][table], atol=1e-5)
   assert report["subword_local"]["spread"] == 0.0
+  # The other rows merged in turn, a slice at each merge of the frequent rows.
+  assert max(report["turn_errors"].values()) < 1e-5, report["turn_errors"]
+  rotated = report["rotated"]
+  assert rotated["spread"] == 0.0 and rotated["pairs"] == report["local"]["pairs"]
+  for table in ("u", "v"):  # deterministic, and merged mid-call: not the plain copies
+    assert np.array_equal(rotated["tables"][table], report["rotated_again"]["tables"][table])
+    assert np.abs(np.subtract(rotated["tables"][table],
+                              report["local"]["tables"][table])).max() > 1e-4
+  # A slice merged mid-call is not merged again at the call's end (its start moved on).
+  for name, tables in (("rotated_one_step", ("u", "v")), ("hs_rotated_one_step", ("u", "nodes")),
+                       ("subword_rotated_one_step", ("u", "v"))):
+    synchronous = report[name.replace("rotated", "synchronous")]
+    for table in tables:
+      assert np.allclose(report[name]["tables"][table], synchronous["tables"][table],
+                         atol=1e-5), (name, table)
 
 
 def test_vocab_sharded_softmax_matches_unsharded():

@@ -71,10 +71,15 @@ def row_grads_in_parts(method: Method, params: dict, constants: dict,
 
 
 CPU_SYNC_EVERY = 512  # steps between merges of CPU devices' frequent rows (sync_every)
-# With devices' own copies a call ends with the merge of every row: at most this many
-# merges of the frequent rows per call, and at least this many calls per run.
-ROW_MERGES_PER_CALL = 32
-CALLS_PER_RUN = 40
+# With devices' own copies every other row merges once per this many merges of the
+# frequent rows at most, and at least about ROTATIONS_PER_RUN times a run: a slice of
+# those rows at each merge, in turn (``_merged``).
+ROTATION_MERGES_MAX = 32
+ROTATIONS_PER_RUN = 40
+# A call ends with the merge of every row, which costs about 0.13 s on 2 CPU devices (two
+# 25 MB tables); the slices in turn keep each row's merges as frequent in calls this many
+# times longer.
+ROTATIONS_PER_CALL = 4
 
 
 def sync_every(config: TrainConfig, topology: parallel.Topology) -> int:
@@ -89,25 +94,36 @@ def sync_every(config: TrainConfig, topology: parallel.Topology) -> int:
   return CPU_SYNC_EVERY if topology.on_cpu and methods.trains_in_copies(config) else 1
 
 
+def row_rotation(config: TrainConfig, topology: parallel.Topology | None,
+                 total_steps: int) -> int:
+  """Merges of the frequent rows between two merges of any other row, where devices train
+  their own copies: about 1/ROTATIONS_PER_RUN of the run's ``total_steps``, from 1 to
+  ROTATION_MERGES_MAX merges (0: no copies, or no run length given, and the other rows
+  merge only at the end of each call). Rows merged too rarely lose quality in a short run
+  (text8-1m: BUILD_NOTES)."""
+  interval = sync_every(config, topology) if topology is not None else 1
+  if interval == 1 or not total_steps:
+    return 0
+  merges = corpus_lib.ceil_div(total_steps, ROTATIONS_PER_RUN * interval)
+  return min(merges, ROTATION_MERGES_MAX)
+
+
 def steps_per_call(config: TrainConfig, method: Method,
                    topology: parallel.Topology | None = None, total_steps: int = 0) -> int:
   """Steps one jitted call runs: ``config.steps_per_call``, or (0) where devices train
-  their own copies (a call ends with the merge of every row) a multiple of ``sync_every``
-  near 1/CALLS_PER_RUN of the run's ``total_steps``, from 1 to ROW_MERGES_PER_CALL
-  merges of the frequent rows; else about 2^22 scored (pair, output row) products per
-  call, at most 256 steps.
+  their own copies ROTATIONS_PER_CALL times the steps in which every row merges once
+  (``row_rotation``); else about 2^22 scored (pair, output row) products per call, at
+  most 256 steps.
 
   A call that runs many steps in a loop on the device costs one dispatch for all of them,
   which is most of the cost of a small step; a full-softmax step scores every word, so it
-  gets a call of its own and the loop stays responsive to reports and signals. Rows
-  merged too rarely lose quality in a short run (text8-1m: BUILD_NOTES).
+  gets a call of its own and the loop stays responsive to reports and signals.
   """
-  interval = sync_every(config, topology) if topology is not None else 1
   if config.steps_per_call:
     return config.steps_per_call
-  if interval > 1:
-    merges = corpus_lib.ceil_div(max(total_steps, 1), CALLS_PER_RUN * interval)
-    return interval * min(merges, ROW_MERGES_PER_CALL)
+  rotation = row_rotation(config, topology, max(total_steps, 1))
+  if rotation:
+    return sync_every(config, topology) * rotation * ROTATIONS_PER_CALL
   products = config.batch_size * 2 * config.window * method.outputs_per_pair
   return int(np.clip(2**22 // products, 1, 256))
 
@@ -167,7 +183,8 @@ def _loss(method: Method, topology: parallel.Topology) -> Callable:
 
 
 def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
-                    topology: parallel.Topology | None = None) -> Callable:
+                    topology: parallel.Topology | None = None,
+                    total_steps: int = 0) -> Callable:
   """Builds ``train_step(state, totals, epoch_blocks, start, num_steps) -> (state, totals)``.
 
   Runs ``num_steps`` steps (a traced count: any number, one compilation) of the global
@@ -186,7 +203,8 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
   with the tables split by rows and the batch split over the devices: XLA's SPMD
   partitioner turns a row gather into local gathers of each device's own rows and an
   all-reduce, and a row update into each device updating the rows it owns (the routing
-  to the owners); no table is ever gathered whole.
+  to the owners); no table is ever gathered whole. Devices that train their own copies
+  merge them as ``row_rotation`` plans for a run of ``total_steps``.
   """
   topology = topology or parallel.make_topology(1, config.parallel)
   parallel.check_batch(config.batch_size, topology)
@@ -196,7 +214,8 @@ def make_train_step(config: TrainConfig, method: Method, opt: optim.Optimizer,
   if sync_every(config, topology) > 1:
     device_steps = _merged(device_steps, method, sync_every(config, topology),
                            config.sync_rows, config.batch_size // topology.num_processes,
-                           topology.num_devices)
+                           topology.num_devices,
+                           row_rotation(config, topology, total_steps))
   if topology.shard_tables:
     # Inputs keep the placement they arrive with (tables split, the rest replicated).
     wrapped = jax.jit(device_steps, donate_argnums=(0, 1))
@@ -363,6 +382,54 @@ def _merge_rows(tables: dict, start: dict, rows: dict, agree: int,
   return tables, merged
 
 
+def _merge_turn(tables: dict, start: dict, rows: dict, turn: jax.Array, rotation: int
+                ) -> tuple[dict, dict]:
+  """``_merge_rows`` by the sum of the ``turn``-th (traced) of ``rotation`` equal slices of
+  each table's ``rows``; ``start`` holds all of ``rows`` as of their last merge and comes
+  back with the slice's merged values. The last slice ends at the last row, so it can
+  merge some of the rows of the one before again, which their updated start makes exact.
+  """
+  def per_table(name):
+    which = rows[name]
+    count = _row_count(which)
+    size = corpus_lib.ceil_div(count, rotation)
+    if not size:
+      return tables[name], start[name]
+    offset = jnp.minimum(turn * size, count - size)
+
+    def merge(x, old):
+      if not jnp.ndim(x):  # an optimizer's step count is left as it is
+        return x, old
+      local = _take_rows(x, which, offset, size)
+      change = local - jax.lax.dynamic_slice_in_dim(old, offset, size)
+      # The start plus every copy's change, summed as the first device's rows plus the
+      # others' changes, so that the all-reduce's own output is what both writes take:
+      # merge_changes' start + sum, fused into each write, made XLA copy a whole table.
+      first = jax.lax.axis_index(parallel.AXIS) == 0
+      merged = jax.lax.psum(jnp.where(first, local, change), parallel.AXIS)
+      return (_put_rows(x, which, merged, offset),
+              jax.lax.dynamic_update_slice_in_dim(old, merged, offset, 0))
+
+    leaves, tree = jax.tree.flatten(tables[name])
+    pairs = [merge(x, old) for x, old in zip(leaves, tree.flatten_up_to(start[name]))]
+    return tuple(jax.tree.unflatten(tree, side) for side in zip(*pairs))
+
+  merged = {name: per_table(name) for name in tables}
+  return ({name: m[0] for name, m in merged.items()},
+          {name: m[1] for name, m in merged.items()})
+
+
+def _row_count(which: slice | np.ndarray) -> int:
+  return which.stop - which.start if isinstance(which, slice) else len(which)
+
+
+def _take_rows(table: jax.Array, which: slice | np.ndarray, offset, size: int) -> jax.Array:
+  """Rows ``offset : offset + size`` (traced offset) of the block or ids ``which``."""
+  if isinstance(which, slice):
+    return jax.lax.dynamic_slice_in_dim(table, which.start + offset, size)
+  return table[jax.lax.dynamic_slice_in_dim(jnp.asarray(which), offset, size)]
+
+
 def _as_block(rows: np.ndarray) -> slice | np.ndarray:
   """Distinct row ids as a slice where they make one block, in whatever order (word ids
   in frequency order; a Huffman tree's nodes, root first, are the table backwards): a slice's merge reads and writes the
@@ -374,20 +441,25 @@ def _as_block(rows: np.ndarray) -> slice | np.ndarray:
   return rows
 
 
-def _put_rows(table: jax.Array, which: slice | np.ndarray, rows: jax.Array) -> jax.Array:
-  """``table`` with ``rows`` written at ``which``: a block of rows, or distinct row ids."""
+def _put_rows(table: jax.Array, which: slice | np.ndarray, rows: jax.Array,
+              offset=None) -> jax.Array:
+  """``table`` with ``rows`` written at ``which``, a block of rows or distinct row ids, or
+  at those from ``offset`` (traced) on."""
   if isinstance(which, slice):
-    return jax.lax.dynamic_update_slice_in_dim(table, rows, which.start, 0)
+    return jax.lax.dynamic_update_slice_in_dim(table, rows, which.start + (0 if offset is None else offset), 0)
+  if offset is not None:
+    which = jax.lax.dynamic_slice_in_dim(jnp.asarray(which), offset, rows.shape[0])
   return table.at[which].set(rows, unique_indices=True)
 
 
 def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
-            process_batch: int, num_devices: int) -> Callable:
+            process_batch: int, num_devices: int, rotation: int = 0) -> Callable:
   """``device_steps`` on each device's own copy of the tables, merged by adding up the
   copies' changes: the ``hot_rows`` most often updated rows of each table (the first, as
   word ids are frequency ranks, or the first of ``method.row_order``) every ``every``
-  steps, every other row at the end of the call (rows left out of a table's
-  ``row_order`` never change, so they are not merged).
+  steps, with 1/``rotation`` of every other row in turn (none if 0), and all rows at the
+  end of the call (rows left out of a table's ``row_order`` never change, so they are
+  not merged).
 
   A frequent word's row takes many updates between merges, and the sum of several copies'
   changes then overshoots (measured: BUILD_NOTES), so those few rows merge often (a
@@ -396,10 +468,12 @@ def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
   up exactly however late they are merged.
   The running totals are summed. A small all-reduce per ``every`` steps and one of the
   tables per call, instead of an all-gather of the touched rows at every step (each
-  collective costs milliseconds on a CPU).
+  collective costs milliseconds on a CPU); the slices in turn let a call run several
+  times the steps between two merges of a row, so that the call's merge of the tables
+  (about 0.13 s on 2 CPU devices) is paid less often.
   """
   def split(name: str, table: jax.Array) -> tuple[slice | np.ndarray, slice | np.ndarray]:
-    """(the rows merged every ``every`` steps, those merged at the end of the call)."""
+    """(the rows merged every ``every`` steps, the others: in turn and at the call's end)."""
     order = method.row_order.get(name, np.arange(table.shape[0]))
     return _as_block(order[:hot_rows]), _as_block(order[hot_rows:])
 
@@ -421,17 +495,20 @@ def _merged(device_steps: Callable, method: Method, every: int, hot_rows: int,
     at_call = by_table(state)
 
     def segment(k, carry):
-      state, totals, hot_start = carry
+      state, totals, hot_start, cold_start = carry
       first = k * every
       state, totals = device_steps(state, totals, constants, start + first * process_batch,
                                    jnp.minimum(every, num_steps - first), epoch)
       tables, hot_start = _merge_rows(by_table(state), hot_start, hot, num_devices,
                                       method.merged_by_mean)
-      return with_tables(state, tables), totals, hot_start
+      if rotation:
+        tables, cold_start = _merge_turn(tables, cold_start, cold, k % rotation, rotation)
+      return with_tables(state, tables), totals, hot_start, cold_start
 
-    state, local_totals, _ = jax.lax.fori_loop(
-        0, (num_steps + every - 1) // every, segment, (state, totals, rows(at_call, hot)))
-    tables, _ = _merge_rows(by_table(state), rows(at_call, cold), cold, agree=0)
+    state, local_totals, _, cold_start = jax.lax.fori_loop(
+        0, (num_steps + every - 1) // every, segment,
+        (state, totals, rows(at_call, hot), rows(at_call, cold)))
+    tables, _ = _merge_rows(by_table(state), cold_start, cold, agree=0)
     return with_tables(state, tables), jax.tree.map(merge_changes, totals, local_totals)
 
   return merged_steps

@@ -271,7 +271,7 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
   process_batch = config.batch_size // topology.num_processes
   wait_each_call = topology.num_devices > 1 and topology.on_cpu
   loop = _Loop(config, data, opt, reporter, workdir, layout,
-               make_train_step(config, method, opt, topology),
+               make_train_step(config, method, opt, topology, total_steps),
                steps_per_call(config, method, topology, total_steps),
                process_batch, total_steps, wait_each_call, zero_totals(topology),
                time.perf_counter())

@@ -49,8 +49,39 @@ def merge_errors() -> dict:
                            float(np.abs(agreed - (start + scale[:, None] * total)).max()))}
 
 
+def turn_errors() -> dict:
+  """``step._merge_turn`` on 4 devices against NumPy: the turn's slice of the rows (a block
+  or an index set; the last slice moved back to end at the last row) takes the start plus
+  every copy's change, each device keeps its own other rows, and the start is updated
+  for the slice alone."""
+  rng = np.random.default_rng(2)
+  start = rng.normal(size=(12, 3)).astype(np.float32)
+  local = start + rng.normal(size=(4, 12, 3)).astype(np.float32)
+  topology = parallel.make_topology(4)
+  errors = {}
+  for kind, which in (("block", slice(2, 12)), ("ids", rng.permutation(12)[:10])):
+    order = np.arange(12)[which]
+    for turn in range(3):  # 10 rows in 3 slices of 4: rows 0-3, 4-7 and 6-9 of ``order``
+      def fn(rows_start, copies, which=which, turn=turn):
+        tables, new_start = step._merge_turn({"u": (copies[0], ())}, {"u": (rows_start, ())},
+                                             {"u": which}, turn, 3)
+        return tables["u"][0][None], new_start["u"][0][None]
+      tables, new_start = (np.asarray(x) for x in jax.jit(jax.shard_map(
+          fn, mesh=topology.mesh, in_specs=(P(), P(parallel.AXIS)),
+          out_specs=(P(parallel.AXIS), P(parallel.AXIS)), check_vma=False))(
+              start[order], local))
+      merged_rows = order[min(turn * 4, 6):][:4]
+      want = local.copy()
+      want[:, merged_rows] = start[merged_rows] + (local[:, merged_rows] - start[merged_rows]).sum(0)
+      want_start = start[order].copy()
+      want_start[min(turn * 4, 6):][:4] = want[0, merged_rows]
+      errors[f"{kind}/{turn}"] = max(float(np.abs(tables - want).max()),
+                                     float(np.abs(new_start - want_start[None]).max()))
+  return errors
+
+
 def train(sync_every: int, num_devices: int, calls: int = 3, steps: int = 8,
-          sync_rows: int = 20, **fields) -> dict:
+          sync_rows: int = 20, total_steps: int = 0, **fields) -> dict:
   rng = np.random.default_rng(0)
   counts = np.sort(rng.integers(5, 200, 60))[::-1].astype(np.int64)
   tokens = rng.choice(60, 4000, p=counts / counts.sum())
@@ -62,7 +93,7 @@ def train(sync_every: int, num_devices: int, calls: int = 3, steps: int = 8,
   topology = parallel.make_topology(num_devices)
   opt = optim.make_optimizer(cfg.optimizer, cfg.learning_rate, 100)
   state = parallel.replicate(step.init_state(cfg, method, opt), topology)
-  train_step = step.make_train_step(cfg, method, opt, topology)
+  train_step = step.make_train_step(cfg, method, opt, topology, total_steps)
   epoch = step.place_epoch(C.make_epoch(jax.random.key(3), corpus, cfg.batch_size), topology)
   totals, spread = step.zero_totals(topology), 0.0
   for i in range(calls):
@@ -77,6 +108,7 @@ def train(sync_every: int, num_devices: int, calls: int = 3, steps: int = 8,
 HS = {"objective": "hierarchical_softmax"}
 # Subwords: u's rows are merged in the order of their use (an index set, not a block).
 SUBWORDS = {"minn": 2, "maxn": 3, "buckets": 50}
+ROTATED = 480
 
 
 def main():
@@ -100,7 +132,18 @@ def main():
              # set, and those merged at the call's end make the synchronous step.
              "subword_local_one_step": train(4, 2, calls=12, steps=1, **SUBWORDS),
              "subword_synchronous_one_step": train(1, 2, calls=12, steps=1, **SUBWORDS),
-             "subword_local": train(4, 4, **SUBWORDS)}, sys.stdout)
+             "subword_local": train(4, 4, **SUBWORDS),
+             # Every other row merged a third at a time with the frequent rows (a run of
+             # 480 steps merges every row once per 3 merges: step.row_rotation).
+             "turn_errors": turn_errors(),
+             "rotated": train(4, 4, total_steps=ROTATED),
+             "rotated_again": train(4, 4, total_steps=ROTATED),
+             "rotated_one_step": train(4, 4, calls=12, steps=1, sync_rows=0,
+                                       total_steps=ROTATED),
+             "hs_rotated_one_step": train(4, 4, calls=12, steps=1, sync_rows=0,
+                                          total_steps=ROTATED, **HS),
+             "subword_rotated_one_step": train(4, 2, calls=12, steps=1, total_steps=ROTATED,
+                                               **SUBWORDS)}, sys.stdout)
 
 
 if __name__ == "__main__":
