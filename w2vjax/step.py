@@ -432,8 +432,9 @@ def _take_rows(table: jax.Array, which: slice | np.ndarray, offset, size: int) -
 
 def _as_block(rows: np.ndarray) -> slice | np.ndarray:
   """Distinct row ids as a slice where they make one block, in whatever order (word ids
-  in frequency order; a Huffman tree's nodes, root first, are the table backwards): a slice's merge reads and writes the
-  block in place, where ids are gathered and scattered; a row's merge is its own either way."""
+  in frequency order; a Huffman tree's nodes, root first, are the table backwards): a
+  slice's merge reads and writes the block in place, where ids are gathered and
+  scattered; a row's merge is its own either way."""
   if not rows.size:
     return slice(0, 0)
   if int(rows.max()) - int(rows.min()) + 1 == rows.size:
@@ -446,7 +447,8 @@ def _put_rows(table: jax.Array, which: slice | np.ndarray, rows: jax.Array,
   """``table`` with ``rows`` written at ``which``, a block of rows or distinct row ids, or
   at those from ``offset`` (traced) on."""
   if isinstance(which, slice):
-    return jax.lax.dynamic_update_slice_in_dim(table, rows, which.start + (0 if offset is None else offset), 0)
+    first = which.start if offset is None else which.start + offset
+    return jax.lax.dynamic_update_slice_in_dim(table, rows, first, 0)
   if offset is not None:
     which = jax.lax.dynamic_slice_in_dim(jnp.asarray(which), offset, rows.shape[0])
   return table.at[which].set(rows, unique_indices=True)
