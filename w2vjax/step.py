@@ -391,24 +391,31 @@ def _merge_turn(tables: dict, start: dict, rows: dict, turn: jax.Array, rotation
   """
   def per_table(name):
     which = rows[name]
-    count = _row_count(which)
+    count = which.stop - which.start if isinstance(which, slice) else len(which)
     size = corpus_lib.ceil_div(count, rotation)
     if not size:
       return tables[name], start[name]
     offset = jnp.minimum(turn * size, count - size)
+    if isinstance(which, slice):
+      first = which.start + offset
+      take = lambda x: jax.lax.dynamic_slice_in_dim(x, first, size)
+      put = lambda x, rows: jax.lax.dynamic_update_slice_in_dim(x, rows, first, 0)
+    else:
+      ids = jax.lax.dynamic_slice_in_dim(jnp.asarray(which), offset, size)
+      take = lambda x: x[ids]
+      put = lambda x, rows: x.at[ids].set(rows, unique_indices=True)
 
     def merge(x, old):
       if not jnp.ndim(x):  # an optimizer's step count is left as it is
         return x, old
-      local = _take_rows(x, which, offset, size)
+      local = take(x)
       change = local - jax.lax.dynamic_slice_in_dim(old, offset, size)
       # The start plus every copy's change, summed as the first device's rows plus the
       # others' changes, so that the all-reduce's own output is what both writes take:
       # merge_changes' start + sum, fused into each write, made XLA copy a whole table.
-      first = jax.lax.axis_index(parallel.AXIS) == 0
-      merged = jax.lax.psum(jnp.where(first, local, change), parallel.AXIS)
-      return (_put_rows(x, which, merged, offset),
-              jax.lax.dynamic_update_slice_in_dim(old, merged, offset, 0))
+      first_device = jax.lax.axis_index(parallel.AXIS) == 0
+      merged = jax.lax.psum(jnp.where(first_device, local, change), parallel.AXIS)
+      return put(x, merged), jax.lax.dynamic_update_slice_in_dim(old, merged, offset, 0)
 
     leaves, tree = jax.tree.flatten(tables[name])
     pairs = [merge(x, old) for x, old in zip(leaves, tree.flatten_up_to(start[name]))]
@@ -417,17 +424,6 @@ def _merge_turn(tables: dict, start: dict, rows: dict, turn: jax.Array, rotation
   merged = {name: per_table(name) for name in tables}
   return ({name: m[0] for name, m in merged.items()},
           {name: m[1] for name, m in merged.items()})
-
-
-def _row_count(which: slice | np.ndarray) -> int:
-  return which.stop - which.start if isinstance(which, slice) else len(which)
-
-
-def _take_rows(table: jax.Array, which: slice | np.ndarray, offset, size: int) -> jax.Array:
-  """Rows ``offset : offset + size`` (traced offset) of the block or ids ``which``."""
-  if isinstance(which, slice):
-    return jax.lax.dynamic_slice_in_dim(table, which.start + offset, size)
-  return table[jax.lax.dynamic_slice_in_dim(jnp.asarray(which), offset, size)]
 
 
 def _as_block(rows: np.ndarray) -> slice | np.ndarray:
@@ -442,15 +438,10 @@ def _as_block(rows: np.ndarray) -> slice | np.ndarray:
   return rows
 
 
-def _put_rows(table: jax.Array, which: slice | np.ndarray, rows: jax.Array,
-              offset=None) -> jax.Array:
-  """``table`` with ``rows`` written at ``which``, a block of rows or distinct row ids, or
-  at those from ``offset`` (traced) on."""
+def _put_rows(table: jax.Array, which: slice | np.ndarray, rows: jax.Array) -> jax.Array:
+  """``table`` with ``rows`` written at ``which``: a block of rows, or distinct row ids."""
   if isinstance(which, slice):
-    first = which.start if offset is None else which.start + offset
-    return jax.lax.dynamic_update_slice_in_dim(table, rows, first, 0)
-  if offset is not None:
-    which = jax.lax.dynamic_slice_in_dim(jnp.asarray(which), offset, rows.shape[0])
+    return jax.lax.dynamic_update_slice_in_dim(table, rows, which.start, 0)
   return table.at[which].set(rows, unique_indices=True)
 
 
