@@ -88,6 +88,27 @@ def test_corpus_order_gives_each_batch_row_its_own_stretch():
   np.testing.assert_array_equal(order[64 * length:n], np.arange(64 * length, n))
 
 
+def test_blocks_order_gives_each_batch_row_shuffled_runs_of_consecutive_words():
+  # Row i of steps g*S .. g*S + S-1 reads one block of S consecutive kept words; the
+  # blocks come in a random order; every kept word is visited once.
+  tokens = np.arange(40_000) % 11
+  epoch = _epoch(tokens, np.zeros_like(tokens), np.full(11, 0.8), 16, order="blocks")
+  n, size = int(epoch.num_kept), C.BLOCK_STEPS
+  order = np.asarray(epoch.order)
+  assert sorted(order[:n].tolist()) == list(range(n))
+  groups = (n // size) // 16
+  runs = order[:groups * size * 16].reshape(groups, size, 16).transpose(0, 2, 1)
+  runs = runs.reshape(-1, size)  # one block per row of each group, in its steps' order
+  np.testing.assert_array_equal(runs - runs[:, :1], np.broadcast_to(np.arange(size), runs.shape))
+  assert np.all(runs[:, 0] % size == 0)
+  starts = runs[:, 0] // size
+  # A random order of the blocks: its rank correlation with the corpus order is about
+  # N(0, 1/sqrt(blocks)) (blocks = 500 here, so a standard error of 0.045).
+  assert abs(stats.spearmanr(starts, np.arange(len(starts))).statistic) < 0.25
+  other = _epoch(tokens, np.zeros_like(tokens), np.full(11, 0.8), 16, seed=1, order="blocks")
+  assert not np.array_equal(np.asarray(other.order), order)
+
+
 def _batch(window=5, batch_size=512, num_tokens=5000, sentence_len=None, seed=0,
            weights="linear"):
   tokens = np.arange(num_tokens) % 97

@@ -37,7 +37,8 @@ class TrainConfig:
   window_weights: str = "linear"
   # The order an epoch visits the centre words of a window method in: "shuffled", a new
   # random order each epoch; "corpus", each row of the batch reads its own stretch of the
-  # corpus in order, as word2vec.c's, gensim's and fastText's threads do.
+  # corpus in order, as word2vec.c's, gensim's and fastText's threads do; "blocks", each
+  # row reads a run of 64 kept words in order, the runs in a new random order each epoch.
   centre_order: str = "shuffled"
   negatives: int = 5  # K noise words per pair
   # Skip-gram (without subwords) with negative sampling: True is word2vec.c's orientation

@@ -143,8 +143,13 @@ def subsample(key: jax.Array, corpus: DeviceCorpus) -> tuple[jax.Array, jax.Arra
 
 # The order an epoch visits its centre words in: "shuffled", a random permutation;
 # "corpus", word2vec.c's, gensim's and fastText's: each row of a batch reads its own
-# stretch of the corpus in order, as each of their threads does.
-CENTRE_ORDERS = ("shuffled", "corpus")
+# stretch of the corpus in order, as each of their threads does; "blocks", the epoch's
+# blocks of BLOCK_STEPS consecutive kept words in random order, each block read by one
+# row of the batch over BLOCK_STEPS steps. Consecutive windows of a row share most of
+# their words, so their rows are still in the cache, as in corpus order, while no row
+# stays with one stretch of text (BUILD_NOTES: "Centres in shuffled blocks").
+CENTRE_ORDERS = ("shuffled", "corpus", "blocks")
+BLOCK_STEPS = 64
 
 
 def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int,
@@ -169,13 +174,24 @@ def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int,
 def visiting_order(kept: int, batch_size: int, order: str, rng: np.random.Generator
                    ) -> np.ndarray:
   """The positions 0..kept-1 of the kept centres, in the order the steps take them,
-  ``batch_size`` a step: shuffled, or ("corpus") row i of step t at i * L + t for
-  L = kept // batch_size, then the last kept % batch_size positions in order."""
+  ``batch_size`` a step: shuffled; ("corpus") row i of step t at i * L + t for
+  L = kept // batch_size, then the last kept % batch_size positions in order; or
+  ("blocks") row i of step g * S + j at s + j, s the start of the (g * batch_size + i)-th
+  block of S = BLOCK_STEPS positions in a random order of the blocks, then the positions
+  of the blocks too few to fill a group, and of the last kept % S, shuffled."""
   if order == "shuffled":
     return rng.permutation(kept)
-  length = kept // batch_size
-  streams = np.arange(batch_size * length).reshape(batch_size, length).T.reshape(-1)
-  return np.concatenate([streams, np.arange(batch_size * length, kept)])
+  if order == "corpus":
+    length = kept // batch_size
+    streams = np.arange(batch_size * length).reshape(batch_size, length).T.reshape(-1)
+    return np.concatenate([streams, np.arange(batch_size * length, kept)])
+  starts = rng.permutation(kept // BLOCK_STEPS) * BLOCK_STEPS
+  grouped = len(starts) // batch_size * batch_size
+  reads = np.arange(BLOCK_STEPS)[:, None]
+  groups = (starts[:grouped].reshape(-1, 1, batch_size) + reads).reshape(-1)
+  rest = np.concatenate([(starts[grouped:] + reads).reshape(-1),
+                         np.arange(len(starts) * BLOCK_STEPS, kept)])
+  return np.concatenate([groups, rng.permutation(rest)])
 
 
 def bits_per_centre(window: int, noise_shape: tuple[int, int] = (0, 0)) -> int:
