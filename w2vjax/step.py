@@ -403,7 +403,7 @@ def _merge_turn(tables: dict, start: dict, rows: dict, turn: jax.Array, rotation
     else:
       ids = jax.lax.dynamic_slice_in_dim(jnp.asarray(which), offset, size)
       take = lambda x: x[ids]
-      put = lambda x, rows: x.at[ids].set(rows, unique_indices=True)
+      put = lambda x, rows: _put_rows(x, ids, rows)
 
     def merge(x, old):
       if not jnp.ndim(x):  # an optimizer's step count is left as it is
@@ -438,7 +438,8 @@ def _as_block(rows: np.ndarray) -> slice | np.ndarray:
   return rows
 
 
-def _put_rows(table: jax.Array, which: slice | np.ndarray, rows: jax.Array) -> jax.Array:
+def _put_rows(table: jax.Array, which: slice | np.ndarray | jax.Array, rows: jax.Array
+              ) -> jax.Array:
   """``table`` with ``rows`` written at ``which``: a block of rows, or distinct row ids."""
   if isinstance(which, slice):
     return jax.lax.dynamic_update_slice_in_dim(table, rows, which.start, 0)
