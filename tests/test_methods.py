@@ -172,6 +172,8 @@ def test_subword_embeddings_are_means_of_word_and_ngram_rows():
     (dict(architecture="ppmi_svd", svd_solver="lapack"), "unknown svd_solver 'lapack'"),
     (dict(architecture="ppmi", cds=0.0), "cds must be > 0, got 0.0"),
     (dict(architecture="glove", maxn=6), "subwords .maxn > 0. are trained with architecture=skipgram, not glove"),
+    (dict(architecture="glove", centre_order="blocks"), "centre_order=blocks orders the centre "
+                                                         "words of skipgram and cbow; glove"),
     (dict(objective="hierarchical"), "unknown objective 'hierarchical'"),
     (dict(architecture="cbow", objective="softmax"), "cbow trains with negative_sampling or "
                                                      "hierarchical_softmax, not softmax"),

@@ -39,6 +39,7 @@ class TrainConfig:
   # random order each epoch; "corpus", each row of the batch reads its own stretch of the
   # corpus in order, as word2vec.c's, gensim's and fastText's threads do; "blocks", each
   # row reads a run of 64 kept words in order, the runs in a new random order each epoch.
+  # Count methods refuse the other two (GloVe visits its co-occurrence entries shuffled).
   centre_order: str = "shuffled"
   negatives: int = 5  # K noise words per pair
   # Skip-gram (without subwords) with negative sampling: True is word2vec.c's orientation

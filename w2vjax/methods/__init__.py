@@ -85,6 +85,10 @@ def _validate_counts(config) -> None:
   if config.maxn > 0:
     raise InputError(f"subwords (maxn > 0) are trained with architecture=skipgram, "
                      f"not {config.architecture}")
+  if config.centre_order != "shuffled":
+    raise InputError(f"centre_order={config.centre_order} orders the centre words of "
+                     f"skipgram and cbow; {config.architecture} trains on co-occurrence "
+                     "counts, so leave it shuffled")
 
 
 def validate(config) -> None:
