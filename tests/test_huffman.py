@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 
 import jax
 import jax.numpy as jnp
@@ -106,11 +107,13 @@ def test_matches_word2vec_c_and_is_optimal(seed):
   assert tree.codes.shape == tree.points.shape == (num_words, tree.lengths.max())
 
 
-def test_paths_form_a_full_prefix_free_tree():
+@pytest.mark.parametrize("max_length", [0, 9, 12])
+def test_paths_form_a_full_prefix_free_tree(max_length):
   rng = np.random.default_rng(7)
   num_words = 500
-  counts = rng.integers(1, 1000, num_words).astype(np.int64)
-  tree = huffman.build_tree(counts)
+  counts = rng.zipf(1.4, num_words).astype(np.int64)
+  tree = huffman.build_tree(counts, max_length)
+  assert tree.codes.shape[1] == tree.lengths.max() <= (max_length or 100)
   codes, points = _paths_as_lists(tree)
   words = sorted("".join(map(str, code)) for code in codes)
   # In sorted order, a code that is a prefix of any other is a prefix of its successor.
@@ -130,10 +133,49 @@ def test_paths_form_a_full_prefix_free_tree():
   assert not tree.codes[beyond].any() and not tree.points[beyond].any()
 
 
-def test_more_frequent_words_never_get_longer_codes():
+def _brute_force_limited_cost(counts: np.ndarray, max_length: int) -> int:
+  """min sum(count * length) over all code lengths of at most max_length with Kraft's sum
+  exactly 1 (every full binary tree's), by enumeration."""
+  best = None
+  for lengths in itertools.product(range(1, max_length + 1), repeat=len(counts)):
+    if sum(2.0 ** -n for n in lengths) == 1.0:
+      cost = int(np.dot(counts, lengths))
+      best = cost if best is None else min(best, cost)
+  return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_capped_tree_is_optimal_under_its_cap(seed):
+  rng = np.random.default_rng(seed)
+  num_words = int(rng.integers(2, 8))
+  counts = rng.zipf(1.6, num_words).astype(np.int64)
+  for max_length in range(max(1, int(np.ceil(np.log2(num_words)))), 6):
+    lengths = huffman.build_tree(counts, max_length).lengths
+    assert lengths.max() <= max_length
+    assert int(np.dot(counts, lengths)) == _brute_force_limited_cost(counts, max_length)
+
+
+def test_a_cap_above_the_huffman_depth_costs_nothing():
+  counts = np.random.default_rng(5).zipf(1.3, 2000).astype(np.int64)
+  huffman_lengths = huffman.build_tree(counts).lengths
+  capped = huffman.build_tree(counts, int(huffman_lengths.max()))
+  assert np.dot(counts, capped.lengths) == _optimal_weighted_length(counts)
+  # Tighter caps cost more, and the tightest possible one still gives a valid tree.
+  tightest = huffman.build_tree(counts, 11)  # 2^11 >= 2000 words
+  assert tightest.lengths.max() == 11
+  assert np.dot(counts, tightest.lengths) > _optimal_weighted_length(counts)
+
+
+def test_rejects_a_cap_too_short_for_the_vocabulary():
+  with pytest.raises(ValueError, match="no tree of 5 words has paths of at most 2 nodes"):
+    huffman.build_tree(np.array([5, 4, 3, 2, 1], np.int64), 2)
+
+
+@pytest.mark.parametrize("max_length", [0, 9])
+def test_more_frequent_words_never_get_longer_codes(max_length):
   rng = np.random.default_rng(3)
   counts = rng.integers(1, 50, 400).astype(np.int64)  # many ties
-  lengths = huffman.build_tree(counts).lengths
+  lengths = huffman.build_tree(counts, max_length).lengths
   more_frequent = counts[:, None] > counts[None, :]
   assert not np.any(more_frequent & (lengths[:, None] > lengths[None, :]))
 
@@ -157,11 +199,12 @@ def test_rejects_negative_counts():
     huffman.build_tree(np.array([3, -1, 2], np.int64))
 
 
-@pytest.mark.parametrize("num_words", [2, 3, 17, 1000])
-def test_path_probabilities_sum_to_one(num_words):
+@pytest.mark.parametrize("num_words,max_length", [(2, 0), (3, 0), (17, 0), (1000, 0),
+                                                  (17, 5), (1000, 10)])
+def test_path_probabilities_sum_to_one(num_words, max_length):
   rng = np.random.default_rng(num_words)
   counts = rng.zipf(1.3, num_words).astype(np.int64)
-  tree = huffman.build_tree(counts)
+  tree = huffman.build_tree(counts, max_length)
   log_probs_fn = jax.jit(huffman.path_log_probs)
   with jax.enable_x64(True):
     h = jnp.asarray(rng.normal(size=8))

@@ -52,6 +52,8 @@ CONFIGS = {
     "sg-sampled-softmax": dict(objective="sampled_softmax"),
     "cbow-ns": dict(architecture="cbow"),
     "cbow-hs": dict(architecture="cbow", objective="hierarchical_softmax"),
+    "cbow-hs-capped": dict(architecture="cbow", objective="hierarchical_softmax",
+                           max_code_length=4),
     "subword-ns": dict(maxn=4, buckets=50),
     "subword-hs": dict(maxn=4, buckets=50, objective="hierarchical_softmax"),
 }
@@ -182,6 +184,13 @@ def test_subword_embeddings_are_means_of_word_and_ngram_rows():
     (dict(maxn=6, buckets=0), "subwords need buckets > 0, got 0"),
     (dict(maxn=6, architecture="cbow"), r"subwords \(maxn > 0\) are trained with architecture=skipgram"),
     (dict(negatives=0), "negative_sampling needs negatives >= 1"),
+    (dict(objective="hierarchical_softmax", max_code_length=-1),
+     r"max_code_length must be >= 0 \(0: no cap\), got -1"),
+    (dict(max_code_length=17), "max_code_length caps the paths of hierarchical softmax, "
+                               "which skipgram with negative_sampling does not use"),
+    (dict(architecture="glove", max_code_length=17), "which glove with"),
+    (dict(objective="hierarchical_softmax", max_code_length=3),
+     "max_code_length=3 is too short for 12 words: a tree of them needs paths of 4 nodes"),
 ])
 def test_bad_method_settings_are_named(fields, message):
   with pytest.raises(InputError, match=message):

@@ -42,6 +42,10 @@ class TrainConfig:
   # Count methods refuse the other two (GloVe visits its co-occurrence entries shuffled).
   centre_order: str = "shuffled"
   negatives: int = 5  # K noise words per pair
+  # Hierarchical softmax: > 0 caps every Huffman path at this many inner nodes (the
+  # optimal tree under the cap: w2vjax.huffman); 0 is word2vec.c's tree, as deep as the
+  # counts make it. A step pads every path to the deepest, so the cap sets its cost.
+  max_code_length: int = 0
   # Skip-gram (without subwords) with negative sampling: True is word2vec.c's orientation
   # (context words predict the centre, one set of K noise words per window); False is
   # fastText's (the centre predicts each context word, K noise words per pair).

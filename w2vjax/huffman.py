@@ -13,6 +13,11 @@ the branch with code 0 has probability s(h.v) and the branch with code 1 has s(-
 
 with s the logistic function. Since s(x) + s(-x) = 1 at every inner node, these
 probabilities sum to 1 over the vocabulary for any h and any node vectors.
+
+``build_tree(counts, max_length=L)`` caps every path at L nodes: the code lengths are the
+optimal ones under that cap (Larmore and Hirschberg's package-merge), and the tree is the
+canonical code of those lengths. A step pads every path to the deepest leaf, so the cap
+is what a step pays for (BUILD_NOTES, "A tree no deeper than 17").
 """
 
 from __future__ import annotations
@@ -120,13 +125,72 @@ def _paths(parent: np.ndarray, branch: np.ndarray, leaf_words: np.ndarray) -> Hu
   return HuffmanTree(codes=codes, points=points, lengths=lengths)
 
 
-def build_tree(counts: np.ndarray) -> HuffmanTree:
-  """The Huffman tree of word2vec.c's CreateBinaryTree for integer ``counts`` [V], any order.
+def limited_lengths(ascending_counts: np.ndarray, max_length: int) -> np.ndarray:
+  """Package-merge: the code lengths, at most ``max_length``, that minimise
+  sum(count * length) over prefix codes, for counts in ascending order (lengths come
+  back non-increasing).
+
+  Level ``max_length`` lists the leaves; each level above lists the leaves merged (by
+  weight) with the pairs of the level below, packaged. The 2V - 2 lightest items of the
+  top level are chosen, and the packages chosen at a level choose twice as many items of
+  the level below; a leaf's length is the number of levels whose chosen items hold it.
+  The chosen items of a level are its lightest, and those leaves its lightest leaves.
+  """
+  num_words = len(ascending_counts)
+  weights = np.asarray(ascending_counts, np.float64)
+  is_leaf_by_level = []
+  items = weights
+  for _ in range(max_length - 1):
+    packages = items[0:len(items) // 2 * 2:2] + items[1:len(items) // 2 * 2:2]
+    merged = np.concatenate([weights, packages])
+    order = np.argsort(merged, kind="stable")  # leaves first among equal weights
+    items = merged[order]
+    is_leaf_by_level.append(order < num_words)
+  lengths = np.zeros(num_words, np.int64)
+  chosen = 2 * num_words - 2
+  for is_leaf in [np.ones(num_words, bool), *is_leaf_by_level][::-1]:
+    leaves = int(np.count_nonzero(is_leaf[:chosen]))
+    lengths[:leaves] += 1
+    chosen = 2 * (chosen - leaves)
+  return lengths
+
+
+def _canonical_tree(lengths: np.ndarray, leaf_words: np.ndarray) -> HuffmanTree:
+  """The canonical prefix code of non-decreasing ``lengths`` (Kraft sum 1) as a tree: its
+  inner nodes are the codes' distinct proper prefixes, numbered by depth with the root
+  last (V - 2), and the leaf with the i-th length holds ``leaf_words[i]``."""
+  num_words, depth = len(lengths), int(lengths.max())
+  # The next code is the last one plus one, shifted to the next length.
+  steps = np.diff(lengths, prepend=lengths[0])
+  code, codes = 0, np.empty(num_words, np.int64)
+  for i, shift in enumerate(steps.tolist()):
+    code = (code + (i > 0)) << shift
+    codes[i] = code
+  level = np.arange(depth)
+  on_path = level[None, :] < lengths[:, None]
+  shift = np.maximum(lengths[:, None] - level[None, :], 0)
+  prefixes = codes[:, None] >> shift  # the node at depth j: the code's first j bits
+  keys = np.where(on_path, level[None, :] << depth | prefixes, -1)
+  unique, node_rank = np.unique(keys, return_inverse=True)
+  node_rank = node_rank.reshape(keys.shape) - (unique[0] < 0)
+  bits = (codes[:, None] >> np.maximum(shift - 1, 0)) & 1
+  points = np.zeros((num_words, depth), np.int32)
+  branch = np.zeros_like(points)
+  points[leaf_words] = np.where(on_path, num_words - 2 - node_rank, 0)
+  branch[leaf_words] = np.where(on_path, bits, 0)
+  word_lengths = np.empty(num_words, np.int32)
+  word_lengths[leaf_words] = lengths
+  return HuffmanTree(codes=branch, points=points, lengths=word_lengths)
+
+
+def build_tree(counts: np.ndarray, max_length: int = 0) -> HuffmanTree:
+  """The Huffman tree of word2vec.c's CreateBinaryTree for integer ``counts`` [V], any order,
+  or with ``max_length`` > 0 the optimal tree whose paths have at most that many nodes.
 
   word2vec.c sorts its vocabulary by descending count first; here words with equal
   counts sort by id (a stable sort), which fixes the tie-breaking, and the rows come back
   in the order of ``counts``. O(V log V) for the sort, O(V) for the merge, O(V L) for
-  the paths.
+  the paths; O(V L log V) for a capped tree.
   """
   counts = np.asarray(counts)
   if counts.ndim != 1 or len(counts) < 2:
@@ -134,7 +198,13 @@ def build_tree(counts: np.ndarray) -> HuffmanTree:
                      f"got shape {counts.shape}")
   if np.any(counts < 0):
     raise ValueError("word counts must be non-negative")
+  if max_length and 2**max_length < len(counts):
+    raise ValueError(f"no tree of {len(counts)} words has paths of at most {max_length} "
+                     f"nodes: it needs {math.ceil(math.log2(len(counts)))}")
   order = np.argsort(-counts.astype(np.int64), kind="stable")
+  if max_length:
+    lengths = limited_lengths(counts[order][::-1], max_length)[::-1]
+    return _canonical_tree(lengths, leaf_words=order)
   parent, branch = _merge(counts[order].astype(np.int64).tolist())
   return _paths(parent, branch, leaf_words=order)
 

@@ -18,6 +18,8 @@ co-occurrence counts (``data_kind``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from w2vjax import cooccurrence, huffman, ppmi
@@ -96,6 +98,12 @@ def validate(config) -> None:
   if config.architecture not in ARCHITECTURES:
     raise InputError(f"unknown architecture {config.architecture!r}; "
                      f"choose one of {ARCHITECTURES}")
+  if config.max_code_length < 0:
+    raise InputError(f"max_code_length must be >= 0 (0: no cap), got {config.max_code_length}")
+  if config.max_code_length and (config.architecture in COUNT_ARCHITECTURES
+                                 or config.objective != "hierarchical_softmax"):
+    raise InputError("max_code_length caps the paths of hierarchical softmax, which "
+                     f"{config.architecture} with {config.objective} does not use: leave it 0")
   if config.architecture in COUNT_ARCHITECTURES:
     return _validate_counts(config)
   if config.objective not in OBJECTIVES:
@@ -128,6 +136,10 @@ def _check_vocabulary(config, vocab_size: int) -> None:
   if vocab_size < needed:
     raise InputError(f"vocabulary has {vocab_size} words with min_count={config.min_count}; "
                      f"need at least {needed}: lower min_count or use a larger corpus")
+  if config.max_code_length and 2**config.max_code_length < vocab_size:
+    raise InputError(f"max_code_length={config.max_code_length} is too short for "
+                     f"{vocab_size} words: a tree of them needs paths of "
+                     f"{math.ceil(math.log2(vocab_size))} nodes")
 
 
 def _softmax(config, vocab) -> Method:
@@ -161,7 +173,7 @@ def _windows(config, vocab, name: str, encode, noise_per_slot: bool, learning_ra
   """A logistic window method with negative sampling or hierarchical softmax outputs."""
   size = len(vocab)
   if config.objective == "hierarchical_softmax":
-    tree = huffman.build_tree(vocab.counts)
+    tree = huffman.build_tree(vocab.counts, config.max_code_length)
     output = {"tree": {field: np.asarray(getattr(tree, field), np.int32)
                        for field in ("codes", "points", "lengths")}}
     decode, outputs = huffman_path, tree.codes.shape[1]
