@@ -16,8 +16,9 @@ probabilities sum to 1 over the vocabulary for any h and any node vectors.
 
 ``build_tree(counts, max_length=L)`` caps every path at L nodes: the code lengths are the
 optimal ones under that cap (Larmore and Hirschberg's package-merge), and the tree is the
-canonical code of those lengths. A step pads every path to the deepest leaf, so the cap
-is what a step pays for (BUILD_NOTES, "A tree no deeper than 17").
+canonical code of those lengths, its inner nodes numbered by depth (the root is still
+V - 2). A step pads every path to the deepest leaf, so the cap is what a step pays for
+(BUILD_NOTES, "A tree no deeper than 17").
 """
 
 from __future__ import annotations
