@@ -11,7 +11,7 @@ def get_config():
   # at word2vec.c's CBOW rate 0.05 they lost 0.4 points of analogies, at 0.04 they are
   # ahead of gensim's CBOW with hierarchical softmax on all four sets over 3 seeds
   # (BUILD_NOTES, "Centres in shuffled blocks"). Paths of at most 17 nodes (the fewest
-  # that hold 66,943 words) instead of word2vec.c's 21 made a step 10% cheaper and the
+  # that hold 66,943 words) instead of word2vec.c's 21 made a step 9% cheaper and the
   # vectors better on all four sets, and so let the frequent rows merge every 1,024 steps
   # as CBOW's do (BUILD_NOTES, "A tree no deeper than 17").
   return TrainConfig(corpus=corpus, architecture="cbow", objective="hierarchical_softmax",
