@@ -126,6 +126,11 @@ def _paths(parent: np.ndarray, branch: np.ndarray, leaf_words: np.ndarray) -> Hu
   return HuffmanTree(codes=codes, points=points, lengths=lengths)
 
 
+def shortest_cap(num_words: int) -> int:
+  """The fewest nodes a path can be capped at in a tree of ``num_words`` leaves."""
+  return (num_words - 1).bit_length()
+
+
 def limited_lengths(ascending_counts: np.ndarray, max_length: int) -> np.ndarray:
   """Package-merge: the code lengths, at most ``max_length``, that minimise
   sum(count * length) over prefix codes, for counts in ascending order (lengths come
@@ -161,12 +166,10 @@ def _canonical_tree(lengths: np.ndarray, leaf_words: np.ndarray) -> HuffmanTree:
   inner nodes are the codes' distinct proper prefixes, numbered by depth with the root
   last (V - 2), and the leaf with the i-th length holds ``leaf_words[i]``."""
   num_words, depth = len(lengths), int(lengths.max())
-  # The next code is the last one plus one, shifted to the next length.
-  steps = np.diff(lengths, prepend=lengths[0])
-  code, codes = 0, np.empty(num_words, np.int64)
-  for i, shift in enumerate(steps.tolist()):
-    code = (code + (i > 0)) << shift
-    codes[i] = code
+  # A code is its leaf's place in the code space: the Kraft sum of the shorter-or-equal
+  # codes before it, in units of 2^-length (exact, since lengths never decrease).
+  spans = np.left_shift(1, depth - lengths.astype(np.int64))
+  codes = (np.cumsum(spans) - spans) >> (depth - lengths)
   level = np.arange(depth)
   on_path = level[None, :] < lengths[:, None]
   shift = np.maximum(lengths[:, None] - level[None, :], 0)
@@ -199,9 +202,9 @@ def build_tree(counts: np.ndarray, max_length: int = 0) -> HuffmanTree:
                      f"got shape {counts.shape}")
   if np.any(counts < 0):
     raise ValueError("word counts must be non-negative")
-  if max_length and 2**max_length < len(counts):
+  if max_length and max_length < shortest_cap(len(counts)):
     raise ValueError(f"no tree of {len(counts)} words has paths of at most {max_length} "
-                     f"nodes: it needs {math.ceil(math.log2(len(counts)))}")
+                     f"nodes: it needs {shortest_cap(len(counts))}")
   order = np.argsort(-counts.astype(np.int64), kind="stable")
   if max_length:
     lengths = limited_lengths(counts[order][::-1], max_length)[::-1]

@@ -18,8 +18,6 @@ co-occurrence counts (``data_kind``).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from w2vjax import cooccurrence, huffman, ppmi
@@ -136,10 +134,10 @@ def _check_vocabulary(config, vocab_size: int) -> None:
   if vocab_size < needed:
     raise InputError(f"vocabulary has {vocab_size} words with min_count={config.min_count}; "
                      f"need at least {needed}: lower min_count or use a larger corpus")
-  if config.max_code_length and 2**config.max_code_length < vocab_size:
+  if config.max_code_length and config.max_code_length < huffman.shortest_cap(vocab_size):
     raise InputError(f"max_code_length={config.max_code_length} is too short for "
                      f"{vocab_size} words: a tree of them needs paths of "
-                     f"{math.ceil(math.log2(vocab_size))} nodes")
+                     f"{huffman.shortest_cap(vocab_size)} nodes")
 
 
 def _softmax(config, vocab) -> Method:
