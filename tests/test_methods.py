@@ -55,6 +55,7 @@ CONFIGS = {
     "cbow-hs-capped": dict(architecture="cbow", objective="hierarchical_softmax",
                            max_code_length=4),
     "subword-ns": dict(maxn=4, buckets=50),
+    "subword-ns-centre": dict(maxn=4, buckets=50, share_negatives=False),
     "subword-hs": dict(maxn=4, buckets=50, objective="hierarchical_softmax"),
 }
 
@@ -166,6 +167,39 @@ def test_subword_embeddings_are_means_of_word_and_ngram_rows():
   rows = [vocab.index[word]] + [len(vocab) + b for b in subwords.ngram_buckets(word, 3, 4, 37)]
   np.testing.assert_allclose(emb[word], np.asarray(params["u"])[rows].mean(0), rtol=1e-5)
   assert len(rows) == 1 + len("<mat>") - 2 + len("<mat>") - 3  # 3-grams and 4-grams
+
+
+def _subword_inputs(params, vocab, words, minn, maxn, buckets):
+  u = np.asarray(params["u"], np.float64)
+  table = [[i] + [len(vocab) + b for b in subwords.ngram_buckets(vocab.words[i], minn, maxn,
+                                                                   buckets)] for i in words]
+  return np.stack([u[rows].mean(0) for rows in table])
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_subword_loss_matches_numpy(shared):
+  # word2vec.c's orientation (shared): each context word's subword mean predicts the centre
+  # against the window's noise words; fastText's: the centre's mean predicts each context
+  # word against its own K noise words.
+  cfg = TrainConfig(dim=5, window=2, negatives=2, minn=2, maxn=4, buckets=41,
+                    share_negatives=shared)
+  vocab = _vocab()
+  method = methods.build(cfg, vocab)
+  params = _random_params(method)
+  batch = _batch(np.random.default_rng(2), method, centres=6)
+  v = np.asarray(params["v"], np.float64)
+  t, c, n, m = (np.asarray(x) for x in batch)
+  want = 0.0
+  for i in range(len(t)):
+    for j in np.flatnonzero(m[i]):
+      if shared:
+        h, target, noise = _subword_inputs(params, vocab, [c[i, j]], 2, 4, 41)[0], t[i], n[i, 0]
+      else:
+        h = _subword_inputs(params, vocab, [t[i]], 2, 4, 41)[0]
+        target, noise = c[i, j], n[i, j]
+      noise = noise[noise != target]
+      want -= np.log(_sigmoid(h @ v[target])) + np.log(_sigmoid(-(v[noise] @ h))).sum()
+  np.testing.assert_allclose(method.loss(params, method.constants, batch), want, rtol=1e-5)
 
 
 @pytest.mark.parametrize("fields,message", [

@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -94,6 +95,48 @@ def test_rows_by_use_ranks_rows_by_the_counts_of_the_words_that_hold_them():
   assert (np.diff(use[order]) <= 0).all()  # most used first
   # "ana" is held twice by "banana" (counted twice) and once by "bandana": 2*50 + 7.
   assert use[len(words) + subwords.hash_fnv1a("ana") % buckets] >= 107
+
+
+def _packing(words, counts, used, budget, minn=3, maxn=4, buckets=1000):
+  from w2vjax.methods.subword import ngram_constants, packed_rows
+  table = subwords.ngram_table(words, minn, maxn, buckets)
+  constants = ngram_constants(table, len(words) + buckets)
+  packed = packed_rows(constants, jnp.asarray(counts), jnp.asarray(used), budget)
+  return table, [np.asarray(x) for x in packed]
+
+
+def test_packed_rows_hold_each_used_words_rows_in_turn():
+  words = ["banana", "x", "internationalization", "cat"]
+  slots_words, used = np.array([2, 0, 3, 1, 0, 2]), np.array([1, 1, 0, 1, 1, 1])
+  (ids_table, counts), (ids, slots, weights, fits) = _packing(words, slots_words, used, 200)
+  want = [(s, r) for s, w in enumerate(slots_words) if used[s]
+          for r in ids_table[w, :counts[w]]]
+  filled = weights > 0
+  assert fits.all() and filled.sum() == len(want)
+  assert list(zip(slots[filled].tolist(), ids[filled].tolist())) == want
+  assert (np.diff(slots) >= 0).all()  # sorted, as mean_of_rows' segment sums assume
+
+
+def test_packed_rows_leave_out_the_last_words_when_the_budget_is_short():
+  words = ["banana", "x", "internationalization", "cat"]
+  (_, counts), (ids, slots, weights, fits) = _packing(words, np.array([0, 3, 2, 1]),
+                                                      np.ones(4), 25)
+  need = counts[[0, 3, 2, 1]]
+  assert need[0] + need[1] <= 25 < need[0] + need[1] + need[2]
+  assert fits.tolist() == [True, True, False, False]  # a prefix: the later words wait
+  assert weights.sum() == need[0] + need[1]
+
+
+def test_rows_budget_is_ten_deviations_above_the_mean_rows_of_a_kept_token():
+  from w2vjax.corpus import subsample_keep_prob
+  from w2vjax.methods.subword import rows_budget
+  held, word_counts = np.array([3, 9, 14, 30]), np.array([1000, 400, 50, 5])
+  budget = rows_budget(held, word_counts, 1e-2)
+  weights = word_counts * subsample_keep_prob(word_counts, 1e-2)
+  mean = (weights * held).sum() / weights.sum()
+  deviation = np.sqrt((weights * (held - mean) ** 2).sum() / weights.sum())
+  assert budget(64) == int(np.ceil(64 * mean + 10 * deviation * 8))
+  assert budget(1) == 30 < np.ceil(mean + 10 * deviation)  # never past the widest word
 
 
 def test_word_vectors_equal_fasttexts(fasttext_model):

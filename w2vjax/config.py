@@ -46,9 +46,9 @@ class TrainConfig:
   # optimal tree under the cap: w2vjax.huffman); 0 is word2vec.c's tree, as deep as the
   # counts make it. A step pads every path to the deepest, so the cap sets its cost.
   max_code_length: int = 0
-  # Skip-gram (without subwords) with negative sampling: True is word2vec.c's orientation
-  # (context words predict the centre, one set of K noise words per window); False is
-  # fastText's (the centre predicts each context word, K noise words per pair).
+  # Skip-gram with negative sampling, with or without subwords: True is word2vec.c's
+  # orientation (context words predict the centre, one set of K noise words per window);
+  # False is fastText's (the centre predicts each context word, K noise words per pair).
   share_negatives: bool = True
   # Subwords (fastText): character n-grams of minn..maxn characters of "<word>", hashed
   # into `buckets` rows; maxn = 0 trains without subwords.

@@ -63,6 +63,7 @@ CASES = {  # name -> (method fields, update, optimizer)
                            "sparse", "sgd"),
     "subwords/sparse/sgd": (dict(maxn=4, minn=3, buckets=101, share_negatives=False),
                             "sparse", "sgd"),
+    "subwords/sparse/sgd/windows": (dict(maxn=4, minn=3, buckets=101), "sparse", "sgd"),
     "glove/sparse/adagrad": (dict(architecture="glove", subsample=0.0), "sparse", "adagrad"),
     "softmax/dense/sgd": (dict(objective="softmax"), "dense", "sgd"),
 }

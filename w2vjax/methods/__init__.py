@@ -215,13 +215,17 @@ def build(config, vocab) -> Method:
   if family == "cbow":
     return _windows(config, vocab, "CBOW", cbow.context_mean_inputs, False, cbow.LEARNING_RATE,
                     len(vocab), predictions=cbow.windows)
-  if family == "subwords":
-    return _windows(config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
-                    subword.subword_inputs, True, subword.LEARNING_RATE,
-                    **subword.subword_parts(vocab, config.minn, config.maxn, config.buckets))
   # word2vec.c's orientation reads one set of noise words, or one Huffman path, per window
   # (hierarchical softmax has no noise to share); fastText's scores each pair on its own.
-  if config.share_negatives or config.objective == "hierarchical_softmax":
+  word2vec_orientation = config.share_negatives or config.objective == "hierarchical_softmax"
+  if family == "subwords":
+    parts = subword.subword_parts(vocab, config.minn, config.maxn, config.buckets,
+                                  config.subsample)
+    by_context, by_centre = parts.pop("encoders")
+    return _windows(config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
+                    by_context if word2vec_orientation else by_centre,
+                    not word2vec_orientation, subword.LEARNING_RATE, **parts)
+  if word2vec_orientation:
     return _windows(config, vocab, "skip-gram", skipgram.context_inputs, False,
                     WINDOW_SKIPGRAM_LEARNING_RATE, len(vocab))
   return _windows(config, vocab, "skip-gram (centre input)", skipgram.centre_word_inputs,

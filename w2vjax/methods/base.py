@@ -6,8 +6,8 @@ its functions and never ask which method they hold. The registry (``methods.buil
 the one place that turns a config into a method.
 
 Most methods here are *logistic window methods*: each centre word's window gives a few
-input vectors (``Inputs``: one per context word for word2vec.c's skip-gram, the context
-mean for CBOW, the centre's subword mean for fastText's skip-gram), each of which is scored
+input vectors (``Inputs``: one per context word for word2vec.c's skip-gram, with or
+without subwords, the context mean for CBOW, the centre's for fastText's), each of which is scored
 against output rows (``Outputs``: the predicted word and its noise words for negative
 sampling, the inner nodes of its Huffman path for hierarchical softmax) with binary
 logistic losses. ``logistic_window_method`` assembles such a method from an input encoder
@@ -124,17 +124,27 @@ def tables(input_rows: int, output_name: str, output_rows: int, dim: int, init_s
 class Inputs(NamedTuple):
   """A batch's input vectors and where their gradients go.
 
-  ``vectors`` [B, H, d] is the masked mean of the rows ``ids`` [B, H, R] weighted by
-  ``weights`` [B, H, R] (0 or 1) of the table ``table``; ``targets`` [B, T] are the words
-  the inputs predict and ``pairs`` [B, H, T] marks which input predicts which target.
+  ``vectors`` [B, H, d] are means of rows of the table ``table``: the rows ``ids`` [N],
+  each in the mean of input ``slots`` [N] (an index into the B * H inputs) with weight
+  ``weights`` [N] (0 or 1; 0 pads). ``targets`` [B, T] are the words the inputs predict
+  and ``pairs`` [B, H, T] marks which input predicts which target.
   """
 
   table: str
   vectors: jax.Array
   ids: jax.Array
+  slots: jax.Array
   weights: jax.Array
   targets: jax.Array
   pairs: jax.Array
+
+
+def padded_inputs(table: str, vectors: jax.Array, ids: jax.Array, weights: jax.Array,
+                  targets: jax.Array, pairs: jax.Array) -> Inputs:
+  """``Inputs`` whose rows are padded to one length: ``ids`` and ``weights`` [B, H, R]."""
+  b, h, r = ids.shape
+  return Inputs(table, vectors, ids.reshape(-1), jnp.repeat(jnp.arange(b * h), r),
+                weights.reshape(-1), targets, pairs)
 
 
 class Outputs(NamedTuple):
@@ -154,6 +164,18 @@ def masked_mean(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Arr
   update (jax.grad of the loss) trains what the closed-form row gradients train."""
   total = jnp.einsum("...r,...rd->...d", weights, table[ids])
   mean = total / jnp.maximum(weights.sum(-1, keepdims=True), 1.0)
+  return jax.lax.stop_gradient(mean) + total - jax.lax.stop_gradient(total)
+
+
+def mean_of_rows(table: jax.Array, ids: jax.Array, slots: jax.Array, weights: jax.Array,
+                 count: int) -> jax.Array:
+  """``masked_mean`` of rows packed one after another: the [count, d] means of the rows
+  ``ids`` [N] weighted by ``weights`` [N], each row in the mean of ``slots`` [N]
+  (nondecreasing)."""
+  total = jax.ops.segment_sum(weights[:, None] * table[ids], slots, count,
+                              indices_are_sorted=True)
+  size = jax.ops.segment_sum(weights, slots, count, indices_are_sorted=True)
+  mean = total / jnp.maximum(size, 1.0)[:, None]
   return jax.lax.stop_gradient(mean) + total - jax.lax.stop_gradient(total)
 
 
@@ -188,11 +210,11 @@ def logistic_window_method(name: str, *, encode: Callable, decode: Callable,
     h, out, positive, mask = _scored(params, inputs, outputs)
     losses, d_in, d_out = jax.vmap(logistic_grads)(h, out, positive, mask)
     in_size, out_size = params[inputs.table].shape[0], params[outputs.table].shape[0]
-    used = (inputs.weights > 0) & (mask.sum(-1) > 0)[:, :, None]
-    in_rows = jnp.where(used, inputs.ids, in_size).reshape(-1)
-    in_grads = jnp.broadcast_to(d_in[:, :, None], (*inputs.ids.shape, d_in.shape[-1]))
+    used = (inputs.weights > 0) & (mask.sum(-1) > 0).reshape(-1)[inputs.slots]
+    in_rows = jnp.where(used, inputs.ids, in_size)
+    in_grads = d_in.reshape(-1, d_in.shape[-1])[inputs.slots]
     out_rows = jnp.where(mask.sum(1) > 0, outputs.ids.reshape(mask.shape[0], -1), out_size)
-    updates = {inputs.table: (in_rows, in_grads.reshape(-1, d_in.shape[-1])),
+    updates = {inputs.table: (in_rows, in_grads),
                outputs.table: (out_rows.reshape(-1), d_out.reshape(-1, d_out.shape[-1]))}
     return jnp.sum(losses), updates
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from w2vjax.corpus import Batch
-from w2vjax.methods.base import Inputs, masked_mean
+from w2vjax.methods.base import Inputs, masked_mean, padded_inputs
 
 LEARNING_RATE = 0.05  # word2vec.c's default for CBOW
 
@@ -19,8 +19,8 @@ LEARNING_RATE = 0.05  # word2vec.c's default for CBOW
 def context_mean_inputs(params: dict, constants: dict, batch: Batch) -> Inputs:
   vectors = masked_mean(params["u"], batch.contexts, batch.mask)
   has_context = (batch.mask.sum(axis=1) > 0).astype(jnp.float32)
-  return Inputs("u", vectors[:, None], batch.contexts[:, None], batch.mask[:, None],
-                batch.targets[:, None], has_context[:, None, None])
+  return padded_inputs("u", vectors[:, None], batch.contexts[:, None], batch.mask[:, None],
+                       batch.targets[:, None], has_context[:, None, None])
 
 
 def windows(batch: Batch):

@@ -1,11 +1,12 @@
 """Skip-gram (Mikolov et al. 2013): a word and the words around it predict each other.
 
 Two orientations of the same pairs:
-- word2vec.c's: each context word's input row predicts the centre word. With negative
+- word2vec.c's: each context word's input row (or its subword mean, w2vjax.methods.
+  subword) predicts the centre word. With negative
   sampling the window's K noise words are shared by its pairs (one [2m, K + 1] product per
   window), and hierarchical softmax walks the centre's Huffman path once per window.
-- fastText's: the centre's input row (or its subword mean, w2vjax.methods.subword)
-  predicts each context word, with K noise words per pair.
+- fastText's: the centre's input row (or its subword mean) predicts each context word,
+  with K noise words per pair.
 Full softmax, NCE and sampled softmax keep the centre as input and draw noise per pair, as
 their papers define them.
 """
@@ -18,22 +19,22 @@ import jax.numpy as jnp
 from w2vjax import objectives
 from w2vjax.corpus import Batch
 from w2vjax.embeddings import Embeddings
-from w2vjax.methods.base import Inputs, masked_mean
+from w2vjax.methods.base import Inputs, masked_mean, padded_inputs
 
 
 def context_inputs(params: dict, constants: dict, batch: Batch) -> Inputs:
   """word2vec.c's orientation: every context word's u row predicts the centre word."""
   ids = batch.contexts[:, :, None]
-  return Inputs("u", params["u"][batch.contexts], ids, jnp.ones(ids.shape, jnp.float32),
-                batch.targets[:, None], batch.mask[:, :, None])
+  return padded_inputs("u", params["u"][batch.contexts], ids, jnp.ones(ids.shape, jnp.float32),
+                       batch.targets[:, None], batch.mask[:, :, None])
 
 
 def centre_inputs(params: dict, ids: jax.Array, weights: jax.Array, batch: Batch) -> Inputs:
   """fastText's orientation: the mean of the rows ``ids`` [B, R] (weights [B, R]) of each
   centre word predicts every context word."""
   vectors = masked_mean(params["u"], ids, weights)
-  return Inputs("u", vectors[:, None], ids[:, None], weights[:, None], batch.contexts,
-                batch.mask[:, None, :])
+  return padded_inputs("u", vectors[:, None], ids[:, None], weights[:, None], batch.contexts,
+                       batch.mask[:, None, :])
 
 
 def centre_word_inputs(params: dict, constants: dict, batch: Batch) -> Inputs:

@@ -1,38 +1,102 @@
 """Subword skip-gram (Bojanowski et al. 2017, fastText): a word's input vector is the mean
 of its own row and the rows of its character n-grams, hashed into ``buckets`` rows.
 
-The input table u holds the vocabulary's rows, then the n-gram buckets' rows. In
-fastText's orientation the centre word's subword mean predicts each context word (a mean
-per centre, not per context word, so a window gathers its n-grams once); every row of the
-mean receives the mean's whole gradient, as in fastText's skip-gram.
+The input table u holds the vocabulary's rows, then the n-gram buckets' rows. Either
+orientation of skip-gram (w2vjax.methods.skipgram) takes the subword mean as a word's
+input: word2vec.c's, each context word's mean predicts the centre with the window's
+shared noise words, or fastText's, the centre's mean predicts each context word with K
+noise words per pair. Every row of a mean receives the mean's whole gradient, as in
+fastText's skip-gram.
+
+A word holds 1 to ``W`` rows (83 on wikipedia-en-9m) but 17 on average over the kept
+tokens, so in word2vec.c's orientation, 2m input words per centre, a step packs its
+words' rows one after another (``packed_rows``) rather than padding each word to ``W``.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from w2vjax import subwords
-from w2vjax.corpus import Batch
-from w2vjax.methods.skipgram import centre_inputs
+from w2vjax.corpus import Batch, subsample_keep_prob
+from w2vjax.methods import skipgram
+from w2vjax.methods.base import Inputs, mean_of_rows
 
 LEARNING_RATE = 0.05  # fastText's default for skip-gram
+# A step's room for rows: this many standard deviations above the mean number of rows of
+# its input words, were every window slot used (BUILD_NOTES, "Subword rows packed").
+BUDGET_DEVIATIONS = 10.0
 
 
 def ngram_constants(table: tuple[np.ndarray, np.ndarray], rows: int) -> dict:
-  """Each word's rows of u (its own, then its n-grams' ``V + bucket``) and their weights,
-  from ``subwords.ngram_table``'s (ids, counts); ``rows`` is u's length."""
+  """Each word's rows of u (its own, then its n-grams' ``V + bucket``) and how many, from
+  ``subwords.ngram_table``'s (ids, counts); ``rows`` is u's length."""
   ids, counts = table
-  weights = (np.arange(ids.shape[1])[None, :] < counts[:, None]).astype(np.float32)
   return {"ngrams": jnp.asarray(np.minimum(ids, rows - 1), jnp.int32),
-          "ngram_weights": jnp.asarray(weights)}
+          "ngram_counts": jnp.asarray(counts, jnp.int32)}
 
 
-def subword_inputs(params: dict, constants: dict, batch: Batch):
-  return centre_inputs(params, constants["ngrams"][batch.targets],
-                       constants["ngram_weights"][batch.targets], batch)
+def rows_budget(counts: np.ndarray, word_counts: np.ndarray, sample: float):
+  """``budget(slots)``: the rows a step packs for ``slots`` input words, ``BUDGET_DEVIATIONS``
+  standard deviations above their mean, the mean and deviation of the rows a kept token
+  holds (``counts``, weighted by the words' corpus counts after subsampling), and never
+  more than every slot's word at the most rows a word holds."""
+  weights = np.asarray(word_counts, np.float64) * subsample_keep_prob(word_counts, sample)
+  held = np.asarray(counts, np.float64)
+  mean = float(np.average(held, weights=weights))
+  deviation = float(np.sqrt(np.average((held - mean) ** 2, weights=weights)))
+  widest = int(held.max())
+
+  def budget(slots: int) -> int:
+    return min(slots * widest,
+               math.ceil(slots * mean + BUDGET_DEVIATIONS * deviation * math.sqrt(slots)))
+  return budget
+
+
+def packed_rows(constants: dict, words: jax.Array, used: jax.Array, budget: int):
+  """The rows of u that the input vectors of ``words`` [M] average, packed one word after
+  another into ``budget`` places: (ids, slots, weights) [budget] for ``Inputs``, and
+  which words fit [M]. A word with ``used`` 0 takes no place. Should the words hold more
+  rows than ``budget``, the last ones are left out (``fits`` 0) and their pairs are not
+  trained in this step; ``rows_budget`` makes that a 10-deviation event."""
+  need = jnp.where(used > 0, constants["ngram_counts"][words], 0)
+  fits = jnp.cumsum(need) <= budget
+  need = jnp.where(fits, need, 0)
+  ends = jnp.cumsum(need)
+  places = jnp.arange(budget)
+  # A place's slot is the number of words whose rows end at or before it.
+  slots = jnp.cumsum(jnp.zeros(budget, jnp.int32).at[ends].add(1, mode="drop"))
+  slots = jnp.minimum(slots, words.shape[0] - 1)
+  filled = places < ends[-1]
+  column = jnp.where(filled, places - (ends - need)[slots], 0)
+  ids = constants["ngrams"][words[slots], column]
+  return ids, slots, filled.astype(jnp.float32), fits
+
+
+def context_encoder(budget):
+  """word2vec.c's orientation: each context word's subword mean predicts the centre."""
+  def encode(params: dict, constants: dict, batch: Batch) -> Inputs:
+    b, c = batch.contexts.shape
+    ids, slots, weights, fits = packed_rows(constants, batch.contexts.reshape(-1),
+                                            batch.mask.reshape(-1), budget(b * c))
+    vectors = mean_of_rows(params["u"], ids, slots, weights, b * c).reshape(b, c, -1)
+    pairs = batch.mask * fits.reshape(b, c)
+    return Inputs("u", vectors, ids, slots, weights, batch.targets[:, None],
+                  pairs[:, :, None])
+  return encode
+
+
+def centre_inputs(params: dict, constants: dict, batch: Batch) -> Inputs:
+  """fastText's orientation: the centre word's subword mean predicts each context word.
+  One word per centre: its rows padded to ``W`` (as packed rows they trained no faster)."""
+  ids = constants["ngrams"][batch.targets]
+  weights = (jnp.arange(ids.shape[1]) < constants["ngram_counts"][batch.targets][:, None])
+  return skipgram.centre_inputs(params, ids, weights.astype(jnp.float32), batch)
 
 
 def model(params: dict, vocab, minn: int, maxn: int, buckets: int) -> subwords.SubwordModel:
@@ -53,10 +117,11 @@ def rows_by_use(table: tuple[np.ndarray, np.ndarray], word_counts: np.ndarray,
   return order[:np.count_nonzero(use)].astype(np.int32)
 
 
-def subword_parts(vocab, minn: int, maxn: int, buckets: int):
+def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float):
   """The subword method's fields from one n-gram table: ``input_rows`` (u holds the words'
-  rows, then the buckets'), ``exporters`` (embeddings, save_model), ``constants`` and
-  ``row_order``.
+  rows, then the buckets'), ``exporters`` (embeddings, save_model), ``constants``,
+  ``row_order`` and ``encoders`` (word2vec.c's orientation, fastText's) for a corpus
+  subsampled at ``sample``.
 
   ``embeddings`` gives the vocabulary's composed vectors and ``save_model`` writes
   model.npz with the n-gram table (for out-of-vocabulary words: w2vjax.print_vectors,
@@ -66,6 +131,7 @@ def subword_parts(vocab, minn: int, maxn: int, buckets: int):
   """
   table = subwords.ngram_table(list(vocab.words), minn, maxn, buckets)
   rows = len(vocab.words) + buckets
+  budget = rows_budget(table[1], vocab.counts, sample)
 
   def embeddings(params, vocab):
     return model(params, vocab, minn, maxn, buckets).embeddings(table)
@@ -75,4 +141,5 @@ def subword_parts(vocab, minn: int, maxn: int, buckets: int):
 
   return {"input_rows": rows, "exporters": (embeddings, save_model),
           "constants": ngram_constants(table, rows),
-          "row_order": {"u": rows_by_use(table, vocab.counts, rows)}}
+          "row_order": {"u": rows_by_use(table, vocab.counts, rows)},
+          "encoders": (context_encoder(budget), centre_inputs)}
