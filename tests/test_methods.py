@@ -193,7 +193,8 @@ def test_subword_loss_matches_numpy(shared):
   for i in range(len(t)):
     for j in np.flatnonzero(m[i]):
       if shared:
-        h, target, noise = _subword_inputs(params, vocab, [c[i, j]], 2, 4, 41)[0], t[i], n[i, 0]
+        h = _subword_inputs(params, vocab, [c[i, j]], 2, 4, 41)[0]
+        target, noise = t[i], n[i, 0]
       else:
         h = _subword_inputs(params, vocab, [t[i]], 2, 4, 41)[0]
         target, noise = c[i, j], n[i, j]

@@ -29,7 +29,8 @@ from w2vjax.methods.base import Inputs, mean_of_rows
 
 LEARNING_RATE = 0.05  # fastText's default for skip-gram
 # A step's room for rows: this many standard deviations above the mean number of rows of
-# its input words, were every window slot used (BUILD_NOTES, "Subword rows packed").
+# its input words, were every window slot used (BUILD_NOTES, "Subwords in word2vec.c's
+# orientation").
 BUDGET_DEVIATIONS = 10.0
 
 
@@ -43,9 +44,9 @@ def ngram_constants(table: tuple[np.ndarray, np.ndarray], rows: int) -> dict:
 
 def rows_budget(counts: np.ndarray, word_counts: np.ndarray, sample: float):
   """``budget(slots)``: the rows a step packs for ``slots`` input words, ``BUDGET_DEVIATIONS``
-  standard deviations above their mean, the mean and deviation of the rows a kept token
-  holds (``counts``, weighted by the words' corpus counts after subsampling), and never
-  more than every slot's word at the most rows a word holds."""
+  standard deviations above the mean rows of that many kept tokens (a word holds
+  ``counts`` rows; tokens weighted by the words' corpus counts after subsampling), and
+  never more than ``slots`` times the most rows a word holds."""
   weights = np.asarray(word_counts, np.float64) * subsample_keep_prob(word_counts, sample)
   held = np.asarray(counts, np.float64)
   mean = float(np.average(held, weights=weights))
