@@ -220,11 +220,10 @@ def build(config, vocab) -> Method:
   word2vec_orientation = config.share_negatives or config.objective == "hierarchical_softmax"
   if family == "subwords":
     parts = subword.subword_parts(vocab, config.minn, config.maxn, config.buckets,
-                                  config.subsample)
-    by_context, by_centre = parts.pop("encoders")
+                                  config.subsample, by_context=word2vec_orientation)
     return _windows(config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
-                    by_context if word2vec_orientation else by_centre,
-                    not word2vec_orientation, subword.LEARNING_RATE, **parts)
+                    parts.pop("encode"), not word2vec_orientation, subword.LEARNING_RATE,
+                    **parts)
   if word2vec_orientation:
     return _windows(config, vocab, "skip-gram", skipgram.context_inputs, False,
                     WINDOW_SKIPGRAM_LEARNING_RATE, len(vocab))

@@ -157,14 +157,19 @@ class Outputs(NamedTuple):
   mask: jax.Array
 
 
-def masked_mean(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Array:
-  """sum_r w_r table[ids_r] / max(1, sum_r w_r) over the last axis of ``ids``, whose
-  gradient gives every row the mean's whole gradient (word2vec.c's CBOW and fastText's
-  update), not 1/n of it: the value is the mean's, the derivative the sum's. So the dense
-  update (jax.grad of the loss) trains what the closed-form row gradients train."""
-  total = jnp.einsum("...r,...rd->...d", weights, table[ids])
-  mean = total / jnp.maximum(weights.sum(-1, keepdims=True), 1.0)
+def _mean_with_sum_gradient(total: jax.Array, size: jax.Array) -> jax.Array:
+  """total / max(1, size) whose gradient is the sum's: every averaged row receives the
+  mean's whole gradient (word2vec.c's CBOW and fastText's update), not 1/n of it. So the
+  dense update (jax.grad of the loss) trains what the closed-form row gradients train."""
+  mean = total / jnp.maximum(size, 1.0)
   return jax.lax.stop_gradient(mean) + total - jax.lax.stop_gradient(total)
+
+
+def masked_mean(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Array:
+  """sum_r w_r table[ids_r] / max(1, sum_r w_r) over the last axis of ``ids``, with the
+  sum's gradient (``_mean_with_sum_gradient``)."""
+  total = jnp.einsum("...r,...rd->...d", weights, table[ids])
+  return _mean_with_sum_gradient(total, weights.sum(-1, keepdims=True))
 
 
 def mean_of_rows(table: jax.Array, ids: jax.Array, slots: jax.Array, weights: jax.Array,
@@ -175,8 +180,7 @@ def mean_of_rows(table: jax.Array, ids: jax.Array, slots: jax.Array, weights: ja
   total = jax.ops.segment_sum(weights[:, None] * table[ids], slots, count,
                               indices_are_sorted=True)
   size = jax.ops.segment_sum(weights, slots, count, indices_are_sorted=True)
-  mean = total / jnp.maximum(size, 1.0)[:, None]
-  return jax.lax.stop_gradient(mean) + total - jax.lax.stop_gradient(total)
+  return _mean_with_sum_gradient(total, size[:, None])
 
 
 def _scored(params: dict, inputs: Inputs, outputs: Outputs):

@@ -118,11 +118,12 @@ def rows_by_use(table: tuple[np.ndarray, np.ndarray], word_counts: np.ndarray,
   return order[:np.count_nonzero(use)].astype(np.int32)
 
 
-def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float):
-  """The subword method's fields from one n-gram table: ``input_rows`` (u holds the words'
-  rows, then the buckets'), ``exporters`` (embeddings, save_model), ``constants``,
-  ``row_order`` and ``encoders`` (word2vec.c's orientation, fastText's) for a corpus
-  subsampled at ``sample``.
+def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float,
+                  by_context: bool):
+  """The subword method's fields from one n-gram table: ``encode`` (word2vec.c's
+  orientation if ``by_context``, else fastText's; rows packed for a corpus subsampled at
+  ``sample``), ``input_rows`` (u holds the words' rows, then the buckets'), ``exporters``
+  (embeddings, save_model), ``constants`` and ``row_order``.
 
   ``embeddings`` gives the vocabulary's composed vectors and ``save_model`` writes
   model.npz with the n-gram table (for out-of-vocabulary words: w2vjax.print_vectors,
@@ -132,7 +133,8 @@ def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float):
   """
   table = subwords.ngram_table(list(vocab.words), minn, maxn, buckets)
   rows = len(vocab.words) + buckets
-  budget = rows_budget(table[1], vocab.counts, sample)
+  encode = (context_encoder(rows_budget(table[1], vocab.counts, sample)) if by_context
+            else centre_inputs)
 
   def embeddings(params, vocab):
     return model(params, vocab, minn, maxn, buckets).embeddings(table)
@@ -140,7 +142,6 @@ def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float):
   def save_model(params, vocab, workdir):
     model(params, vocab, minn, maxn, buckets).save(Path(workdir) / subwords.MODEL_FILENAME)
 
-  return {"input_rows": rows, "exporters": (embeddings, save_model),
+  return {"encode": encode, "input_rows": rows, "exporters": (embeddings, save_model),
           "constants": ngram_constants(table, rows),
-          "row_order": {"u": rows_by_use(table, vocab.counts, rows)},
-          "encoders": (context_encoder(budget), centre_inputs)}
+          "row_order": {"u": rows_by_use(table, vocab.counts, rows)}}
