@@ -170,6 +170,20 @@ def test_memory_estimate_counts_every_table_of_the_method():
   assert memory.table_bytes(subword) == (1000 + 5000 + 1000) * 10 * 4
 
 
+def test_memory_estimate_counts_the_rows_subword_inputs_average():
+  # A subword input averages many rows of u: word2vec.c's orientation packs a step's
+  # window rows (rows_budget), fastText's pads each centre's rows to the widest word.
+  from w2vjax import subwords
+  from w2vjax.methods.subword import rows_budget
+  vocab, cfg = _zipf_vocab(1000), TrainConfig(dim=10, batch_size=64, window=5)
+  words = methods.build(cfg, vocab).step_floats
+  held = subwords.ngram_table(list(vocab.words), 3, 6, 5000)[1]
+  packed = rows_budget(held, vocab.counts, cfg.subsample)(10 * 64) / 64
+  for share, rows in ((True, packed), (False, held.max())):
+    method = methods.build(cfg.replace(maxn=6, buckets=5000, share_negatives=share), vocab)
+    assert method.step_floats - words == 3 * int(np.ceil(rows)) * 10
+
+
 def test_memory_check_counts_devices_own_copies_on_one_host():
   vocab, cfg = _zipf_vocab(1000), TrainConfig(dim=10, optimizer="adagrad")
   method = methods.build(cfg, vocab)

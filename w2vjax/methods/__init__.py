@@ -167,8 +167,10 @@ def _pairwise(config, vocab) -> Method:
 
 def _windows(config, vocab, name: str, encode, noise_per_slot: bool, learning_rate: float,
              input_rows: int, exporters=(skipgram.input_vectors, no_model_file),
-             constants: dict | None = None, **fields) -> Method:
-  """A logistic window method with negative sampling or hierarchical softmax outputs."""
+             constants: dict | None = None, rows_per_centre: int = 0, **fields) -> Method:
+  """A logistic window method with negative sampling or hierarchical softmax outputs;
+  ``rows_per_centre``: the rows of u its inputs average per centre word, where more than
+  one per input (subwords), for the memory estimate."""
   size = len(vocab)
   if config.objective == "hierarchical_softmax":
     tree = huffman.build_tree(vocab.counts, config.max_code_length)
@@ -189,7 +191,10 @@ def _windows(config, vocab, name: str, encode, noise_per_slot: bool, learning_ra
   return logistic_window_method(
       f"{name}, {objective}", encode=encode, decode=decode, data="windows",
       constants={**output, **(constants or {})},
-      outputs_per_pair=outputs, step_floats=3 * 2 * config.window * (outputs + 1) * config.dim,
+      outputs_per_pair=outputs,
+      # Scores, gathered rows and their gradients; an input's averaged rows, their
+      # weighted copies and their gradients.
+      step_floats=(3 * 2 * config.window * (outputs + 1) + 3 * rows_per_centre) * config.dim,
       learning_rate=learning_rate,
       init=tables(input_rows, out_table, out_rows, config.dim, config.init_scale,
                   config.context_init),
@@ -220,7 +225,8 @@ def build(config, vocab) -> Method:
   word2vec_orientation = config.share_negatives or config.objective == "hierarchical_softmax"
   if family == "subwords":
     parts = subword.subword_parts(vocab, config.minn, config.maxn, config.buckets,
-                                  config.subsample, by_context=word2vec_orientation)
+                                  config.subsample, by_context=word2vec_orientation,
+                                  slots=2 * config.window, batch_size=config.batch_size)
     return _windows(config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
                     parts.pop("encode"), not word2vec_orientation, subword.LEARNING_RATE,
                     **parts)

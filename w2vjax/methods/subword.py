@@ -119,10 +119,12 @@ def rows_by_use(table: tuple[np.ndarray, np.ndarray], word_counts: np.ndarray,
 
 
 def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float,
-                  by_context: bool):
+                  by_context: bool, slots: int, batch_size: int):
   """The subword method's fields from one n-gram table: ``encode`` (word2vec.c's
   orientation if ``by_context``, else fastText's; rows packed for a corpus subsampled at
-  ``sample``), ``input_rows`` (u holds the words' rows, then the buckets'), ``exporters``
+  ``sample``), ``input_rows`` (u holds the words' rows, then the buckets'),
+  ``rows_per_centre`` (the rows of u a step gathers per centre word, for the memory
+  estimate, with ``slots`` context slots and ``batch_size`` centres a step), ``exporters``
   (embeddings, save_model), ``constants`` and ``row_order``.
 
   ``embeddings`` gives the vocabulary's composed vectors and ``save_model`` writes
@@ -133,8 +135,10 @@ def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float,
   """
   table = subwords.ngram_table(list(vocab.words), minn, maxn, buckets)
   rows = len(vocab.words) + buckets
-  encode = (context_encoder(rows_budget(table[1], vocab.counts, sample)) if by_context
-            else centre_inputs)
+  budget = rows_budget(table[1], vocab.counts, sample)
+  encode = context_encoder(budget) if by_context else centre_inputs
+  # u's rows a step gathers per centre word: its window's packed rows, or its own padded.
+  held = budget(slots * batch_size) / batch_size if by_context else table[1].max()
 
   def embeddings(params, vocab):
     return model(params, vocab, minn, maxn, buckets).embeddings(table)
@@ -142,6 +146,7 @@ def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float,
   def save_model(params, vocab, workdir):
     model(params, vocab, minn, maxn, buckets).save(Path(workdir) / subwords.MODEL_FILENAME)
 
-  return {"encode": encode, "input_rows": rows, "exporters": (embeddings, save_model),
+  return {"encode": encode, "input_rows": rows, "rows_per_centre": math.ceil(held),
+          "exporters": (embeddings, save_model),
           "constants": ngram_constants(table, rows),
           "row_order": {"u": rows_by_use(table, vocab.counts, rows)}}
