@@ -109,6 +109,41 @@ def test_blocks_order_gives_each_batch_row_shuffled_runs_of_consecutive_words():
   assert not np.array_equal(np.asarray(other.order), order)
 
 
+def test_runs_order_visits_shuffled_runs_of_neighbouring_words_in_each_step():
+  # Each RUN_LENGTH entries of the order are neighbouring kept words; the runs come in a
+  # random order; every kept word is visited once.
+  tokens = np.arange(40_000) % 11
+  epoch = _epoch(tokens, np.zeros_like(tokens), np.full(11, 0.8), 16, order="runs")
+  n, size = int(epoch.num_kept), C.RUN_LENGTH
+  order = np.asarray(epoch.order)
+  assert sorted(order[:n].tolist()) == list(range(n))
+  runs = order[:n // size * size].reshape(-1, size)
+  np.testing.assert_array_equal(runs - runs[:, :1], np.broadcast_to(np.arange(size), runs.shape))
+  assert np.all(runs[:, 0] % size == 0)
+  # A random order of the runs: rank correlation about N(0, 1/sqrt(runs)), runs > 4,000.
+  assert abs(stats.spearmanr(runs[:, 0], np.arange(len(runs))).statistic) < 0.1
+
+
+@pytest.mark.parametrize("centres", [6, 8, 12, 32])
+def test_context_positions_bound_the_positions_a_share_of_a_batch_reads(centres):
+  # A device takes `centres` consecutive rows of the global batch (two devices here): the
+  # distinct corpus positions its context slots read never exceed context_positions, and
+  # a share of whole runs that lie apart reads them all.
+  window, devices = 5, 2
+  tokens = np.arange(20_000) % 13
+  epoch = _epoch(tokens, np.zeros_like(tokens), np.full(13, 0.9), centres * devices,
+                 order="runs")
+  order = np.asarray(epoch.order)
+  bound = C.context_positions(centres, 2 * window, "runs")
+  offsets = np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)])
+  most = max(len(np.unique(order[start:start + centres, None] + offsets))
+             for start in range(0, int(epoch.num_kept) - centres, centres))
+  assert most <= bound < centres * 2 * window
+  assert centres % C.RUN_LENGTH or most == bound
+  # Shuffled centres share no positions to speak of: every slot counts.
+  assert C.context_positions(centres, 2 * window, "shuffled") == centres * 2 * window
+
+
 def _batch(window=5, batch_size=512, num_tokens=5000, sentence_len=None, seed=0,
            weights="linear"):
   tokens = np.arange(num_tokens) % 97

@@ -56,6 +56,7 @@ CONFIGS = {
                            max_code_length=4),
     "subword-ns": dict(maxn=4, buckets=50),
     "subword-ns-centre": dict(maxn=4, buckets=50, share_negatives=False),
+    "subword-ns-runs": dict(maxn=4, buckets=50, centre_order="runs"),
     "subword-hs": dict(maxn=4, buckets=50, objective="hierarchical_softmax"),
 }
 
@@ -176,6 +177,29 @@ def _subword_inputs(params, vocab, words, minn, maxn, buckets):
   return np.stack([u[rows].mean(0) for rows in table])
 
 
+def test_subword_words_in_several_slots_share_one_mean():
+  # With centre_order=runs a word in several context slots of a step is one mean, read
+  # and updated once: the same loss and row gradients as a mean per slot, from fewer rows.
+  fields = dict(dim=6, window=2, negatives=3, maxn=4, buckets=50)
+  each, shared = (methods.build(TrainConfig(centre_order=order, **fields), _vocab())
+                  for order in ("shuffled", "runs"))
+  params = _random_params(each)
+  batch = _batch(np.random.default_rng(4), each, centres=16)  # 64 slots, 12 words
+  loss, updates = each.row_grads(params, each.constants, batch)
+  shared_loss, shared_updates = shared.row_grads(params, shared.constants, batch)
+  np.testing.assert_allclose(shared_loss, loss, rtol=1e-5)
+  got, want = _scattered(params, shared_updates), _scattered(params, updates)
+  for table in want:
+    np.testing.assert_allclose(got[table], want[table], rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(jax.grad(shared.loss)(params, shared.constants, batch)["u"],
+                             got["u"], rtol=1e-4, atol=1e-6)
+  rows, held = len(_vocab()) + 50, np.asarray(shared.constants["ngram_counts"])
+  read = lambda ups: int(np.sum(np.asarray(ups["u"][0]) < rows))
+  used = np.asarray(batch.contexts)[np.asarray(batch.mask) > 0]
+  assert read(updates) == held[used].sum()  # each slot's rows
+  assert read(shared_updates) == held[np.unique(used)].sum()  # each word's rows, once
+
+
 @pytest.mark.parametrize("shared", [True, False])
 def test_subword_loss_matches_numpy(shared):
   # word2vec.c's orientation (shared): each context word's subword mean predicts the centre
@@ -261,7 +285,8 @@ def _topic_purity(emb, topics, topn=5):
                         for n, _ in emb.most_similar(w, topn=topn)]))
 
 
-@pytest.mark.parametrize("name", ["sg-hs", "cbow-ns", "cbow-hs", "subword-ns"])
+@pytest.mark.parametrize("name", ["sg-hs", "cbow-ns", "cbow-hs", "subword-ns",
+                                  "subword-ns-runs"])
 def test_new_methods_recover_two_topics(topic_corpus, name):
   path, topics = topic_corpus
   # 64 centres of a 40-word vocabulary repeat each word's rows: a step sums many updates

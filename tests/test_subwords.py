@@ -127,6 +127,19 @@ def test_packed_rows_leave_out_the_last_words_when_the_budget_is_short():
   assert weights.sum() == need[0] + need[1]
 
 
+def test_distinct_words_list_each_used_word_once_and_where_each_slot_finds_it():
+  from w2vjax.methods.subword import distinct_words
+  rng = np.random.default_rng(3)
+  words, used = rng.integers(0, 9, 40), rng.integers(0, 2, 40)
+  distinct, present, sources = (np.asarray(x) for x in distinct_words(
+      jnp.asarray(words, jnp.int32), jnp.asarray(used)))
+  want = np.unique(words[used > 0])
+  np.testing.assert_array_equal(distinct[:len(want)], want)
+  assert present.tolist() == [1] * len(want) + [0] * (40 - len(want))
+  np.testing.assert_array_equal(distinct[sources][used > 0], words[used > 0])
+  assert np.all(sources[used == 0] >= len(want))  # unused slots point past the words
+
+
 def test_rows_budget_is_ten_deviations_above_the_mean_rows_of_a_kept_token():
   from w2vjax.corpus import subsample_keep_prob
   from w2vjax.methods.subword import rows_budget

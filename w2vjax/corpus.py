@@ -147,9 +147,14 @@ def subsample(key: jax.Array, corpus: DeviceCorpus) -> tuple[jax.Array, jax.Arra
 # blocks of BLOCK_STEPS consecutive kept words in random order, each block read by one
 # row of the batch over BLOCK_STEPS steps. Consecutive windows of a row share most of
 # their words, so their rows are still in the cache, as in corpus order, while no row
-# stays with one stretch of text (BUILD_NOTES: "Centres in shuffled blocks").
-CENTRE_ORDERS = ("shuffled", "corpus", "blocks")
+# stays with one stretch of text (BUILD_NOTES: "Centres in shuffled blocks"); "runs", the
+# epoch's runs of RUN_LENGTH consecutive kept words in random order, each step taking
+# whole runs, so the windows of a step's neighbouring centres overlap and subword
+# skip-gram in word2vec.c's orientation reads each of their words' rows once (BUILD_NOTES:
+# "Centres in runs of neighbours").
+CENTRE_ORDERS = ("shuffled", "corpus", "blocks", "runs")
 BLOCK_STEPS = 64
+RUN_LENGTH = 4
 
 
 def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int,
@@ -178,9 +183,15 @@ def visiting_order(kept: int, batch_size: int, order: str, rng: np.random.Genera
   L = kept // batch_size, then the last kept % batch_size positions in order; or
   ("blocks") row i of step g * S + j at s + j, s the start of the (g * batch_size + i)-th
   block of S = BLOCK_STEPS positions in a random order of the blocks, then the positions
-  of the blocks too few to fill a group, and of the last kept % S, shuffled."""
+  of the blocks too few to fill a group, and of the last kept % S, shuffled; or ("runs")
+  the runs of RUN_LENGTH consecutive positions in a random order, then the last
+  kept % RUN_LENGTH in order."""
   if order == "shuffled":
     return rng.permutation(kept)
+  if order == "runs":
+    starts = rng.permutation(kept // RUN_LENGTH) * RUN_LENGTH
+    runs = (starts[:, None] + np.arange(RUN_LENGTH)).reshape(-1)
+    return np.concatenate([runs, np.arange(len(runs), kept)])
   if order == "corpus":
     length = kept // batch_size
     streams = np.arange(batch_size * length).reshape(batch_size, length).T.reshape(-1)
@@ -192,6 +203,18 @@ def visiting_order(kept: int, batch_size: int, order: str, rng: np.random.Genera
   rest = np.concatenate([(starts[grouped:] + reads).reshape(-1),
                          np.arange(len(starts) * BLOCK_STEPS, kept)])
   return np.concatenate([groups, rng.permutation(rest)])
+
+
+def context_positions(centres: int, slots: int, order: str) -> int:
+  """The most distinct corpus positions that the ``slots`` context slots of ``centres``
+  consecutive centres of a visiting order cover: all of them, but for "runs", whose
+  centres come RUN_LENGTH neighbours at a time, each run's windows overlap: a run covers
+  at most RUN_LENGTH + slots positions, and ``centres`` rows meet at most
+  ceil(centres / RUN_LENGTH) + 1 runs (one more where they start inside a run)."""
+  if order != "runs":
+    return centres * slots
+  runs = -(-centres // RUN_LENGTH) + (centres % RUN_LENGTH != 0)
+  return min(centres * slots, runs * (RUN_LENGTH + slots))
 
 
 def bits_per_centre(window: int, noise_shape: tuple[int, int] = (0, 0)) -> int:

@@ -226,7 +226,8 @@ def build(config, vocab) -> Method:
   if family == "subwords":
     parts = subword.subword_parts(vocab, config.minn, config.maxn, config.buckets,
                                   config.subsample, by_context=word2vec_orientation,
-                                  slots=2 * config.window, batch_size=config.batch_size)
+                                  slots=2 * config.window, batch_size=config.batch_size,
+                                  order=config.centre_order)
     return _windows(config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
                     parts.pop("encode"), not word2vec_orientation, subword.LEARNING_RATE,
                     **parts)

@@ -125,9 +125,11 @@ class Inputs(NamedTuple):
   """A batch's input vectors and where their gradients go.
 
   ``vectors`` [B, H, d] are means of rows of the table ``table``: the rows ``ids`` [N],
-  each in the mean of input ``slots`` [N] (an index into the B * H inputs) with weight
-  ``weights`` [N] (0 or 1; 0 pads). ``targets`` [B, T] are the words the inputs predict
-  and ``pairs`` [B, H, T] marks which input predicts which target.
+  each in mean ``slots`` [N] with weight ``weights`` [N] (0 or 1; 0 pads). Input i is
+  mean ``sources[i]`` (``sources`` [B * H]), so inputs that are the same word share one
+  mean and its rows are read and updated once; None: input i is mean i. ``targets``
+  [B, T] are the words the inputs predict and ``pairs`` [B, H, T] marks which input
+  predicts which target.
   """
 
   table: str
@@ -137,6 +139,7 @@ class Inputs(NamedTuple):
   weights: jax.Array
   targets: jax.Array
   pairs: jax.Array
+  sources: jax.Array | None = None
 
 
 def padded_inputs(table: str, vectors: jax.Array, ids: jax.Array, weights: jax.Array,
@@ -193,6 +196,16 @@ def _scored(params: dict, inputs: Inputs, outputs: Outputs):
   return inputs.vectors, vectors, positive, mask
 
 
+def _per_mean(sources: jax.Array | None, d_inputs: jax.Array, scored: jax.Array):
+  """Each mean's gradient (the sum of its inputs') and whether any of its inputs is
+  scored, from the inputs' [B * H, d] and [B * H] (``Inputs.sources``)."""
+  if sources is None:
+    return d_inputs, scored
+  count = sources.shape[0]
+  return (jax.ops.segment_sum(d_inputs, sources, count),
+          jax.ops.segment_sum(scored.astype(jnp.int32), sources, count) > 0)
+
+
 def logistic_window_method(name: str, *, encode: Callable, decode: Callable,
                            **fields) -> Method:
   """A method whose windows are scored with binary logistic losses.
@@ -214,9 +227,11 @@ def logistic_window_method(name: str, *, encode: Callable, decode: Callable,
     h, out, positive, mask = _scored(params, inputs, outputs)
     losses, d_in, d_out = jax.vmap(logistic_grads)(h, out, positive, mask)
     in_size, out_size = params[inputs.table].shape[0], params[outputs.table].shape[0]
-    used = (inputs.weights > 0) & (mask.sum(-1) > 0).reshape(-1)[inputs.slots]
+    d_means, scored = _per_mean(inputs.sources, d_in.reshape(-1, d_in.shape[-1]),
+                                (mask.sum(-1) > 0).reshape(-1))
+    used = (inputs.weights > 0) & scored[inputs.slots]
     in_rows = jnp.where(used, inputs.ids, in_size)
-    in_grads = d_in.reshape(-1, d_in.shape[-1])[inputs.slots]
+    in_grads = d_means[inputs.slots]
     out_rows = jnp.where(mask.sum(1) > 0, outputs.ids.reshape(mask.shape[0], -1), out_size)
     updates = {inputs.table: (in_rows, in_grads),
                outputs.table: (out_rows.reshape(-1), d_out.reshape(-1, d_out.shape[-1]))}

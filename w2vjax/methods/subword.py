@@ -10,7 +10,9 @@ fastText's skip-gram.
 
 A word holds 1 to ``W`` rows (83 on wikipedia-en-9m) but 17 on average over the kept
 tokens, so in word2vec.c's orientation, 2m input words per centre, a step packs its
-words' rows one after another (``packed_rows``) rather than padding each word to ``W``.
+words' rows one after another (``packed_rows``) rather than padding each word to ``W``;
+with centres in runs of neighbours (``centre_order="runs"``) it packs each distinct word
+of the overlapping windows once (``distinct_words``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from w2vjax import subwords
-from w2vjax.corpus import Batch, subsample_keep_prob
+from w2vjax.corpus import Batch, context_positions, subsample_keep_prob
 from w2vjax.methods import skipgram
 from w2vjax.methods.base import Inputs, mean_of_rows
 
@@ -43,19 +45,19 @@ def ngram_constants(table: tuple[np.ndarray, np.ndarray], rows: int) -> dict:
 
 
 def rows_budget(counts: np.ndarray, word_counts: np.ndarray, sample: float):
-  """``budget(slots)``: the rows a step packs for ``slots`` input words, ``BUDGET_DEVIATIONS``
-  standard deviations above the mean rows of that many kept tokens (a word holds
-  ``counts`` rows; tokens weighted by the words' corpus counts after subsampling), and
-  never more than ``slots`` times the most rows a word holds."""
+  """``budget(tokens)``: the rows a step packs for the input words at ``tokens`` corpus
+  positions, ``BUDGET_DEVIATIONS`` standard deviations above the mean rows of that many
+  kept tokens (a word holds ``counts`` rows; tokens weighted by the words' corpus counts
+  after subsampling), and never more than ``tokens`` times the most rows a word holds."""
   weights = np.asarray(word_counts, np.float64) * subsample_keep_prob(word_counts, sample)
   held = np.asarray(counts, np.float64)
   mean = float(np.average(held, weights=weights))
   deviation = float(np.sqrt(np.average((held - mean) ** 2, weights=weights)))
   widest = int(held.max())
 
-  def budget(slots: int) -> int:
-    return min(slots * widest,
-               math.ceil(slots * mean + BUDGET_DEVIATIONS * deviation * math.sqrt(slots)))
+  def budget(tokens: int) -> int:
+    return min(tokens * widest,
+               math.ceil(tokens * mean + BUDGET_DEVIATIONS * deviation * math.sqrt(tokens)))
   return budget
 
 
@@ -79,16 +81,45 @@ def packed_rows(constants: dict, words: jax.Array, used: jax.Array, budget: int)
   return ids, slots, filled.astype(jnp.float32), fits
 
 
-def context_encoder(budget):
-  """word2vec.c's orientation: each context word's subword mean predicts the centre."""
+def distinct_words(words: jax.Array, used: jax.Array):
+  """The distinct used words of ``words`` [M]: (distinct [M], each used word once, in
+  increasing order, then 0; present [M], 1 where ``distinct`` holds a word; sources
+  [M], the place in ``distinct`` of each word, unused ones after the used)."""
+  count = words.shape[0]
+  keyed = jnp.where(used > 0, words, jnp.iinfo(jnp.int32).max)
+  order = jnp.argsort(keyed)
+  ranked = keyed[order]
+  first = jnp.concatenate([jnp.ones(1, bool), ranked[1:] != ranked[:-1]])
+  group = jnp.cumsum(first, dtype=jnp.int32) - 1
+  sources = jnp.zeros(count, jnp.int32).at[order].set(group)
+  real = ranked != jnp.iinfo(jnp.int32).max
+  distinct = jnp.zeros(count, jnp.int32).at[group].max(jnp.where(real, ranked, 0))
+  present = jnp.zeros(count, jnp.int32).at[group].max(real.astype(jnp.int32))
+  return distinct, present, sources
+
+
+def context_encoder(budget, order: str):
+  """word2vec.c's orientation: each context word's subword mean predicts the centre.
+
+  Where the visiting ``order`` makes neighbouring centres' windows overlap ("runs"), a
+  word in several context slots of a step is one mean: its rows are read and updated
+  once, and the step's room for rows is that of the most positions the windows can cover
+  (``corpus.context_positions``). Elsewhere words seldom repeat within a step, and each
+  slot is its own mean (finding the distinct words costs more than it saves)."""
   def encode(params: dict, constants: dict, batch: Batch) -> Inputs:
     b, c = batch.contexts.shape
-    ids, slots, weights, fits = packed_rows(constants, batch.contexts.reshape(-1),
-                                            batch.mask.reshape(-1), budget(b * c))
-    vectors = mean_of_rows(params["u"], ids, slots, weights, b * c).reshape(b, c, -1)
+    positions = context_positions(b, c, order)
+    words, used = batch.contexts.reshape(-1), batch.mask.reshape(-1)
+    sources = None
+    if positions < b * c:
+      words, used, sources = distinct_words(words, used)
+    ids, slots, weights, fits = packed_rows(constants, words, used, budget(positions))
+    means = mean_of_rows(params["u"], ids, slots, weights, b * c)
+    if sources is not None:
+      means, fits = means[sources], fits[sources]
     pairs = batch.mask * fits.reshape(b, c)
-    return Inputs("u", vectors, ids, slots, weights, batch.targets[:, None],
-                  pairs[:, :, None])
+    return Inputs("u", means.reshape(b, c, -1), ids, slots, weights,
+                  batch.targets[:, None], pairs[:, :, None], sources)
   return encode
 
 
@@ -119,13 +150,14 @@ def rows_by_use(table: tuple[np.ndarray, np.ndarray], word_counts: np.ndarray,
 
 
 def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float,
-                  by_context: bool, slots: int, batch_size: int):
+                  by_context: bool, slots: int, batch_size: int, order: str):
   """The subword method's fields from one n-gram table: ``encode`` (word2vec.c's
   orientation if ``by_context``, else fastText's; rows packed for a corpus subsampled at
   ``sample``), ``input_rows`` (u holds the words' rows, then the buckets'),
   ``rows_per_centre`` (the rows of u a step gathers per centre word, for the memory
-  estimate, with ``slots`` context slots and ``batch_size`` centres a step), ``exporters``
-  (embeddings, save_model), ``constants`` and ``row_order``.
+  estimate, with ``slots`` context slots and ``batch_size`` centres a step, visited in
+  ``order``: ``TrainConfig.centre_order``), ``exporters`` (embeddings, save_model),
+  ``constants`` and ``row_order``.
 
   ``embeddings`` gives the vocabulary's composed vectors and ``save_model`` writes
   model.npz with the n-gram table (for out-of-vocabulary words: w2vjax.print_vectors,
@@ -136,9 +168,10 @@ def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float,
   table = subwords.ngram_table(list(vocab.words), minn, maxn, buckets)
   rows = len(vocab.words) + buckets
   budget = rows_budget(table[1], vocab.counts, sample)
-  encode = context_encoder(budget) if by_context else centre_inputs
+  encode = context_encoder(budget, order) if by_context else centre_inputs
   # u's rows a step gathers per centre word: its window's packed rows, or its own padded.
-  held = budget(slots * batch_size) / batch_size if by_context else table[1].max()
+  held = (budget(context_positions(batch_size, slots, order)) / batch_size if by_context
+          else table[1].max())
 
   def embeddings(params, vocab):
     return model(params, vocab, minn, maxn, buckets).embeddings(table)
