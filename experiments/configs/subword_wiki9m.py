@@ -8,7 +8,8 @@ step reads each distinct context word's rows once: faster than fastText, ahead o
 WS-353 and analogies, and 0.001 and 0.002 behind on SimLex-999 and rt-polarity (BUILD_NOTES,
 "Centres in runs of neighbours"). `--config.centre_order=shuffled` is 0.64 times
 fastText's speed and ahead on all four; `--config.share_negatives=false` takes
-fastText's orientation, 1.6 times its speed and 0.012 behind on SimLex-999.
+fastText's orientation, 1.6 times its speed and 0.008 to 0.012 behind on
+SimLex-999.
 """
 
 from w2vjax import datasets

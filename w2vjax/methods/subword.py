@@ -93,8 +93,8 @@ def distinct_words(words: jax.Array, used: jax.Array):
   group = jnp.cumsum(first, dtype=jnp.int32) - 1
   sources = jnp.zeros(count, jnp.int32).at[order].set(group)
   real = ranked != jnp.iinfo(jnp.int32).max
-  distinct = jnp.zeros(count, jnp.int32).at[group].max(jnp.where(real, ranked, 0))
-  present = jnp.zeros(count, jnp.int32).at[group].max(real.astype(jnp.int32))
+  distinct = jnp.zeros(count, jnp.int32).at[group].set(jnp.where(real, ranked, 0))
+  present = (jnp.arange(count) < jnp.sum(first & real)).astype(jnp.int32)
   return distinct, present, sources
 
 
