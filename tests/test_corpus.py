@@ -47,7 +47,7 @@ def test_noise_exponent_is_configurable():
   assert abs(np.mean(draws == 1) - 10 / 1010) < 0.002
 
 
-def _epoch(tokens, sentence, keep_prob, batch_size, seed=0, order="shuffled"):
+def _epoch(tokens, sentence, keep_prob, batch_size, seed=0, order=C.Order()):
   corpus = C.DeviceCorpus(jnp.asarray(tokens, jnp.int32), jnp.asarray(sentence, jnp.int32),
                           jnp.asarray(keep_prob, jnp.float32))
   return C.make_epoch(jax.random.key(seed), corpus, batch_size, order)
@@ -78,7 +78,7 @@ def test_epoch_visits_every_kept_token_once():
 def test_corpus_order_gives_each_batch_row_its_own_stretch():
   # word2vec.c's threads: row i of consecutive steps reads consecutive kept words.
   tokens = np.arange(1000) % 7
-  epoch = _epoch(tokens, np.zeros_like(tokens), np.full(7, 0.6), 64, order="corpus")
+  epoch = _epoch(tokens, np.zeros_like(tokens), np.full(7, 0.6), 64, order=C.Order("corpus"))
   n = int(epoch.num_kept)
   order = np.asarray(epoch.order)
   assert sorted(order[:n].tolist()) == list(range(n))  # every kept word once
@@ -92,8 +92,8 @@ def test_blocks_order_gives_each_batch_row_shuffled_runs_of_consecutive_words():
   # Row i of steps g*S .. g*S + S-1 reads one block of S consecutive kept words; the
   # blocks come in a random order; every kept word is visited once.
   tokens = np.arange(40_000) % 11
-  epoch = _epoch(tokens, np.zeros_like(tokens), np.full(11, 0.8), 16, order="blocks")
-  n, size = int(epoch.num_kept), C.BLOCK_STEPS
+  epoch = _epoch(tokens, np.zeros_like(tokens), np.full(11, 0.8), 16, order=C.Order("blocks"))
+  n, size = int(epoch.num_kept), C.DEFAULT_LENGTHS["blocks"]
   order = np.asarray(epoch.order)
   assert sorted(order[:n].tolist()) == list(range(n))
   groups = (n // size) // 16
@@ -105,16 +105,19 @@ def test_blocks_order_gives_each_batch_row_shuffled_runs_of_consecutive_words():
   # A random order of the blocks: its rank correlation with the corpus order is about
   # N(0, 1/sqrt(blocks)) (blocks = 500 here, so a standard error of 0.045).
   assert abs(stats.spearmanr(starts, np.arange(len(starts))).statistic) < 0.25
-  other = _epoch(tokens, np.zeros_like(tokens), np.full(11, 0.8), 16, seed=1, order="blocks")
+  other = _epoch(tokens, np.zeros_like(tokens), np.full(11, 0.8), 16, seed=1,
+                 order=C.Order("blocks"))
   assert not np.array_equal(np.asarray(other.order), order)
 
 
-def test_runs_order_visits_shuffled_runs_of_neighbouring_words_in_each_step():
-  # Each RUN_LENGTH entries of the order are neighbouring kept words; the runs come in a
-  # random order; every kept word is visited once.
+@pytest.mark.parametrize("length", [0, 3])
+def test_runs_order_visits_shuffled_runs_of_neighbouring_words_in_each_step(length):
+  # Each run's entries of the order are neighbouring kept words (4 of them by default);
+  # the runs come in a random order; every kept word is visited once.
   tokens = np.arange(40_000) % 11
-  epoch = _epoch(tokens, np.zeros_like(tokens), np.full(11, 0.8), 16, order="runs")
-  n, size = int(epoch.num_kept), C.RUN_LENGTH
+  epoch = _epoch(tokens, np.zeros_like(tokens), np.full(11, 0.8), 16,
+                 order=C.Order("runs", length))
+  n, size = int(epoch.num_kept), length or 4
   order = np.asarray(epoch.order)
   assert sorted(order[:n].tolist()) == list(range(n))
   runs = order[:n // size * size].reshape(-1, size)
@@ -124,24 +127,25 @@ def test_runs_order_visits_shuffled_runs_of_neighbouring_words_in_each_step():
   assert abs(stats.spearmanr(runs[:, 0], np.arange(len(runs))).statistic) < 0.1
 
 
-@pytest.mark.parametrize("centres", [6, 8, 12, 32])
-def test_context_positions_bound_the_positions_a_share_of_a_batch_reads(centres):
+@pytest.mark.parametrize("centres,length", [(6, 0), (8, 0), (12, 0), (32, 0), (8, 3), (9, 3)])
+def test_context_positions_bound_the_positions_a_share_of_a_batch_reads(centres, length):
   # A device takes `centres` consecutive rows of the global batch (two devices here): the
   # distinct corpus positions its context slots read never exceed context_positions, and
   # a share of whole runs that lie apart reads them all.
   window, devices = 5, 2
   tokens = np.arange(20_000) % 13
+  runs = C.Order("runs", length)
   epoch = _epoch(tokens, np.zeros_like(tokens), np.full(13, 0.9), centres * devices,
-                 order="runs")
+                 order=runs)
   order = np.asarray(epoch.order)
-  bound = C.context_positions(centres, 2 * window, "runs")
+  bound = C.context_positions(centres, 2 * window, runs)
   offsets = np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)])
   most = max(len(np.unique(order[start:start + centres, None] + offsets))
              for start in range(0, int(epoch.num_kept) - centres, centres))
   assert most <= bound < centres * 2 * window
-  assert centres % C.RUN_LENGTH or most == bound
+  assert centres % runs.span or most == bound
   # Shuffled centres share no positions to speak of: every slot counts.
-  assert C.context_positions(centres, 2 * window, "shuffled") == centres * 2 * window
+  assert C.context_positions(centres, 2 * window, C.Order()) == centres * 2 * window
 
 
 def _batch(window=5, batch_size=512, num_tokens=5000, sentence_len=None, seed=0,

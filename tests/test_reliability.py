@@ -77,6 +77,8 @@ BAD_INPUTS = {
                                "unknown window_weights 'gaussian'"),
     "unknown centre_order": ([OK, "--config.centre_order=sorted", WD], RUN,
                              "unknown centre_order 'sorted'"),
+    "centre_run without runs": ([OK, "--config.centre_run=8", WD], RUN,
+                                "centre_order=shuffled has neither"),
     "minn > maxn": ([OK, "--config.maxn=2", "--config.minn=3", WD], RUN,
                     "subwords need 1 <= minn <= maxn, got minn=3, maxn=2"),
     "buckets 0": ([OK, "--config.maxn=6", "--config.buckets=0", WD], RUN,

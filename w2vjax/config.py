@@ -38,12 +38,14 @@ class TrainConfig:
   # The order an epoch visits the centre words of a window method in: "shuffled", a new
   # random order each epoch; "corpus", each row of the batch reads its own stretch of the
   # corpus in order, as word2vec.c's, gensim's and fastText's threads do; "blocks", each
-  # row reads a run of 64 kept words in order, the runs in a new random order each epoch;
-  # "runs", each step's centres come 4 neighbouring kept words at a time, the runs in a new
-  # random order each epoch, so subword skip-gram in word2vec.c's orientation reads and
-  # updates each context word's rows once for the run's overlapping windows.
+  # row reads a block of `centre_run` kept words in order, the blocks in a new random
+  # order each epoch; "runs", each step's centres come `centre_run` neighbouring kept
+  # words at a time, the runs in a new random order each epoch, so subword skip-gram in
+  # word2vec.c's orientation reads and updates each context word's rows once for the
+  # run's overlapping windows.
   # Count methods refuse all but "shuffled" (GloVe visits its co-occurrence entries shuffled).
   centre_order: str = "shuffled"
+  centre_run: int = 0  # kept words per block or run; 0: 64 for "blocks", 4 for "runs"
   negatives: int = 5  # K noise words per pair
   # Hierarchical softmax: > 0 caps every Huffman path at this many inner nodes (the
   # optimal tree under the cap: w2vjax.huffman); 0 is word2vec.c's tree, as deep as the

@@ -144,21 +144,39 @@ def subsample(key: jax.Array, corpus: DeviceCorpus) -> tuple[jax.Array, jax.Arra
 # The order an epoch visits its centre words in: "shuffled", a random permutation;
 # "corpus", word2vec.c's, gensim's and fastText's: each row of a batch reads its own
 # stretch of the corpus in order, as each of their threads does; "blocks", the epoch's
-# blocks of BLOCK_STEPS consecutive kept words in random order, each block read by one
-# row of the batch over BLOCK_STEPS steps. Consecutive windows of a row share most of
-# their words, so their rows are still in the cache, as in corpus order, while no row
-# stays with one stretch of text (BUILD_NOTES: "Centres in shuffled blocks"); "runs", the
-# epoch's runs of RUN_LENGTH consecutive kept words in random order, each step taking
-# whole runs, so the windows of a step's neighbouring centres overlap and subword
-# skip-gram in word2vec.c's orientation reads each of their words' rows once (BUILD_NOTES:
-# "Centres in runs of neighbours").
+# blocks of consecutive kept words in random order, each block read by one row of the
+# batch over as many steps. Consecutive windows of a row share most of their words, so
+# their rows are still in the cache, as in corpus order, while no row stays with one
+# stretch of text (BUILD_NOTES: "Centres in shuffled blocks"); "runs", the epoch's runs of
+# consecutive kept words in random order, each step taking whole runs, so the windows of
+# a step's neighbouring centres overlap and subword skip-gram in word2vec.c's orientation
+# reads each of their words' rows once (BUILD_NOTES: "Centres in runs of neighbours").
 CENTRE_ORDERS = ("shuffled", "corpus", "blocks", "runs")
-BLOCK_STEPS = 64
-RUN_LENGTH = 4
+# The kept words a block or a run holds unless ``Order.length`` says otherwise.
+DEFAULT_LENGTHS = {"blocks": 64, "runs": 4}
+
+
+class Order(NamedTuple):
+  """How an epoch visits its centre words: ``kind`` (one of ``CENTRE_ORDERS``) and, for
+  "blocks" and "runs", the consecutive kept words a block or run holds (0: the kind's
+  ``DEFAULT_LENGTHS``)."""
+
+  kind: str = "shuffled"
+  length: int = 0
+
+  @property
+  def span(self) -> int:
+    """The kept words of a block or run (0 for orders that have neither)."""
+    return self.length or DEFAULT_LENGTHS.get(self.kind, 0)
+
+
+def order_of(config) -> Order:
+  """A ``TrainConfig``'s visiting order (its ``centre_order`` and ``centre_run``)."""
+  return Order(config.centre_order, config.centre_run)
 
 
 def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int,
-               order: str = "shuffled") -> Epoch:
+               order: Order = Order()) -> Epoch:
   """Subsamples the corpus and orders its kept centre words for one epoch
   (``visiting_order``).
 
@@ -176,45 +194,47 @@ def make_epoch(key: jax.Array, corpus: DeviceCorpus, batch_size: int,
   return Epoch(tokens, sentence, jax.device_put(positions, tokens.sharding), num_kept)
 
 
-def visiting_order(kept: int, batch_size: int, order: str, rng: np.random.Generator
+def visiting_order(kept: int, batch_size: int, order: Order, rng: np.random.Generator
                    ) -> np.ndarray:
   """The positions 0..kept-1 of the kept centres, in the order the steps take them,
   ``batch_size`` a step: shuffled; ("corpus") row i of step t at i * L + t for
   L = kept // batch_size, then the last kept % batch_size positions in order; or
   ("blocks") row i of step g * S + j at s + j, s the start of the (g * batch_size + i)-th
-  block of S = BLOCK_STEPS positions in a random order of the blocks, then the positions
-  of the blocks too few to fill a group, and of the last kept % S, shuffled; or ("runs")
-  the runs of RUN_LENGTH consecutive positions in a random order, then the last
-  kept % RUN_LENGTH in order."""
-  if order == "shuffled":
+  block of S = ``order.span`` positions in a random order of the blocks, then the
+  positions of the blocks too few to fill a group, and of the last kept % S, shuffled; or
+  ("runs") the runs of R = ``order.span`` consecutive positions in a random order, then
+  the last kept % R in order."""
+  size = order.span
+  if order.kind == "shuffled":
     return rng.permutation(kept)
-  if order == "runs":
-    starts = rng.permutation(kept // RUN_LENGTH) * RUN_LENGTH
-    runs = (starts[:, None] + np.arange(RUN_LENGTH)).reshape(-1)
+  if order.kind == "runs":
+    starts = rng.permutation(kept // size) * size
+    runs = (starts[:, None] + np.arange(size)).reshape(-1)
     return np.concatenate([runs, np.arange(len(runs), kept)])
-  if order == "corpus":
+  if order.kind == "corpus":
     length = kept // batch_size
     streams = np.arange(batch_size * length).reshape(batch_size, length).T.reshape(-1)
     return np.concatenate([streams, np.arange(batch_size * length, kept)])
-  starts = rng.permutation(kept // BLOCK_STEPS) * BLOCK_STEPS
+  starts = rng.permutation(kept // size) * size
   grouped = len(starts) // batch_size * batch_size
-  reads = np.arange(BLOCK_STEPS)[:, None]
+  reads = np.arange(size)[:, None]
   groups = (starts[:grouped].reshape(-1, 1, batch_size) + reads).reshape(-1)
   rest = np.concatenate([(starts[grouped:] + reads).reshape(-1),
-                         np.arange(len(starts) * BLOCK_STEPS, kept)])
+                         np.arange(len(starts) * size, kept)])
   return np.concatenate([groups, rng.permutation(rest)])
 
 
-def context_positions(centres: int, slots: int, order: str) -> int:
+def context_positions(centres: int, slots: int, order: Order) -> int:
   """The most distinct corpus positions that the ``slots`` context slots of ``centres``
   consecutive centres of a visiting order cover: all of them, but for "runs", whose
-  centres come RUN_LENGTH neighbours at a time, each run's windows overlap: a run covers
-  at most RUN_LENGTH + slots positions, and ``centres`` rows meet at most
-  ceil(centres / RUN_LENGTH) + 1 runs (one more where they start inside a run)."""
-  if order != "runs":
+  centres come R = ``order.span`` neighbours at a time, each run's windows overlap: a
+  run covers at most R + slots positions, and ``centres`` rows meet at most
+  ceil(centres / R) + 1 runs (one more where they start inside a run)."""
+  if order.kind != "runs":
     return centres * slots
-  runs = -(-centres // RUN_LENGTH) + (centres % RUN_LENGTH != 0)
-  return min(centres * slots, runs * (RUN_LENGTH + slots))
+  size = order.span
+  runs = -(-centres // size) + (centres % size != 0)
+  return min(centres * slots, runs * (size + slots))
 
 
 def bits_per_centre(window: int, noise_shape: tuple[int, int] = (0, 0)) -> int:

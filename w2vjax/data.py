@@ -28,7 +28,7 @@ class DataSource(NamedTuple):
   """One kind of training data on the device.
 
   ``make_epoch(key, corpus, process_batch, order)`` -> an epoch (its ``num_kept`` items are
-  what the loop steps through, in ``TrainConfig.centre_order``); ``bits_per_item(config,
+  what the loop steps through, in a ``corpus.Order``); ``bits_per_item(config,
   method)`` random 32-bit words per batch item; ``batch_makers(config, method)`` ->
   ``(choose, makers)``: each of ``makers`` is
   ``make(bits, epoch, start, constants)`` -> the batch of items ``start : start +
@@ -69,7 +69,7 @@ SOURCES = {
         _window_makers),
     "cooccurrence": DataSource(
         # A count matrix's entries have no corpus order: they are always shuffled.
-        lambda key, matrix, batch, order="shuffled": cooccurrence.make_epoch(key, matrix, batch),
+        lambda key, matrix, batch, order=None: cooccurrence.make_epoch(key, matrix, batch),
         lambda config, method: 1,
         lambda config, method: ((lambda bits: 0), [
             lambda bits, epoch, start, constants: cooccurrence.batch_from_bits(
@@ -148,7 +148,7 @@ class TrainingData:
     return config.epochs, config.epochs * per_epoch
 
   def epoch_part(self, epoch_key: jax.Array, slot: int, process_batch: int,
-                 order: str = "shuffled"):
+                 order: corpus_lib.Order = corpus_lib.Order()):
     """The epoch's ``slot``-th part, subsampled and ordered (the source's make_epoch):
     a pure function of the epoch's key and the slot, so a resumed run redraws it."""
     part = int(chunks.chunk_order(epoch_key, self.parts.count)[slot])

@@ -56,7 +56,7 @@ def time_steps(config: TrainConfig, device_corpus, vocab: Vocab, num_steps: int,
   state = parallel.replicate(step.init_state(config, method, opt), topology)
   train_step = step.make_train_step(config, method, opt, topology)
   epoch = SOURCES[method.data].make_epoch(jax.random.key(seed), device_corpus,
-                                          config.batch_size, config.centre_order)
+                                          config.batch_size, corpus_lib.order_of(config))
   batches = max(1, int(epoch.num_kept) // config.batch_size)
   epoch = step.place_epoch(epoch, topology)
   t0 = time.perf_counter()

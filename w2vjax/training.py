@@ -71,9 +71,12 @@ def validate(config: TrainConfig) -> None:
       raise InputError(f"{name} must be positive, got {getattr(config, name)}")
   for name in ("subsample", "max_vocab", "max_steps", "steps_per_call", "batch_splits",
                "learning_rate", "chunk_tokens", "tokenize_workers", "sync_every",
-               "sync_rows", "cpu_devices"):
+               "sync_rows", "cpu_devices", "centre_run"):
     if getattr(config, name) < 0:
       raise InputError(f"{name} must be >= 0, got {getattr(config, name)}")
+  if config.centre_run and config.centre_order not in corpus_lib.DEFAULT_LENGTHS:
+    raise InputError(f"centre_run sets the length of centre_order=runs or blocks; "
+                     f"centre_order={config.centre_order} has neither")
 
 
 def learning_rate(config: TrainConfig, method: methods.Method) -> float:
@@ -280,7 +283,8 @@ def _run_epochs(config: TrainConfig, data: TrainingData, method: methods.Method,
 
   def prepare(slot: tuple[int, int]):
     key = jax.random.fold_in(epoch_key, slot[0])
-    epoch = data.epoch_part(key, slot[1], process_batch, config.centre_order)
+    epoch = data.epoch_part(key, slot[1], process_batch,
+                             corpus_lib.order_of(config))
     return slot, key, int(epoch.num_kept), place_epoch(epoch, topology)
 
   prepared = (prepare(slot) for slot in _slots(position, num_epochs, parts))

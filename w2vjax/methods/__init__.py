@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from w2vjax import cooccurrence, huffman, ppmi
-from w2vjax.corpus import make_noise_sampler
+from w2vjax.corpus import make_noise_sampler, order_of
 from w2vjax.errors import InputError
 from w2vjax.methods import cbow, count, glove, sharded_softmax, skipgram, subword
 from w2vjax.methods.base import (Method, huffman_path, logistic_window_method, no_model_file,
@@ -227,7 +227,7 @@ def build(config, vocab) -> Method:
     parts = subword.subword_parts(vocab, config.minn, config.maxn, config.buckets,
                                   config.subsample, by_context=word2vec_orientation,
                                   slots=2 * config.window, batch_size=config.batch_size,
-                                  order=config.centre_order)
+                                  order=order_of(config))
     return _windows(config, vocab, f"subword skip-gram ({config.minn}-{config.maxn})",
                     parts.pop("encode"), not word2vec_orientation, subword.LEARNING_RATE,
                     **parts)

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from w2vjax import subwords
-from w2vjax.corpus import Batch, context_positions, subsample_keep_prob
+from w2vjax.corpus import Batch, Order, context_positions, subsample_keep_prob
 from w2vjax.methods import skipgram
 from w2vjax.methods.base import Inputs, mean_of_rows
 
@@ -98,7 +98,7 @@ def distinct_words(words: jax.Array, used: jax.Array):
   return distinct, present, sources
 
 
-def context_encoder(budget, order: str):
+def context_encoder(budget, order: Order):
   """word2vec.c's orientation: each context word's subword mean predicts the centre.
 
   Where the visiting ``order`` makes neighbouring centres' windows overlap ("runs"), a
@@ -150,13 +150,13 @@ def rows_by_use(table: tuple[np.ndarray, np.ndarray], word_counts: np.ndarray,
 
 
 def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float,
-                  by_context: bool, slots: int, batch_size: int, order: str):
+                  by_context: bool, slots: int, batch_size: int, order: Order):
   """The subword method's fields from one n-gram table: ``encode`` (word2vec.c's
   orientation if ``by_context``, else fastText's; rows packed for a corpus subsampled at
   ``sample``), ``input_rows`` (u holds the words' rows, then the buckets'),
   ``rows_per_centre`` (the rows of u a step gathers per centre word, for the memory
   estimate, with ``slots`` context slots and ``batch_size`` centres a step, visited in
-  ``order``: ``TrainConfig.centre_order``), ``exporters`` (embeddings, save_model),
+  ``order``: ``corpus.order_of(config)``), ``exporters`` (embeddings, save_model),
   ``constants`` and ``row_order``.
 
   ``embeddings`` gives the vocabulary's composed vectors and ``save_model`` writes
