@@ -10,6 +10,7 @@ from w2vjax import TrainConfig, methods, subwords, train
 from w2vjax.corpus import Batch
 from w2vjax.errors import InputError
 from w2vjax.huffman import path_log_probs
+from w2vjax.methods import subword as subword_method
 from w2vjax.text import Vocab
 
 WORDS = ("the", "cat", "sat", "on", "mat", "dog", "ran", "far", "away", "home", "big", "red")
@@ -158,23 +159,70 @@ def test_skipgram_hs_loss_is_minus_log_probability_under_the_tree():
   np.testing.assert_allclose(np.exp(np.asarray(everything, np.float64)).sum(), 1.0, rtol=1e-5)
 
 
+def _rows(vocab, word, minn, maxn, buckets):
+  """A word's rows of u in fastText's order: its own, then its n-grams' buckets."""
+  return [vocab.index[word]] + [len(vocab) + b for b in
+                                subwords.ngram_buckets(word, minn, maxn, buckets)]
+
+
+def _stored_at(method, vocab, minn, maxn, buckets):
+  """Where the method's u stores each row that a word holds, read off its n-gram ids,
+  checked to be one place per row."""
+  stored = np.asarray(method.constants["ngrams"])
+  place = {}
+  for i, word in enumerate(vocab.words):
+    for row, at in zip(_rows(vocab, word, minn, maxn, buckets), stored[i]):
+      assert place.setdefault(row, int(at)) == at
+  return place
+
+
+def test_subword_rows_are_stored_by_use_and_the_order_changes_no_vector(monkeypatch):
+  # u stores the rows words hold first, most used first (a row's use: the summed counts
+  # of the words holding it), then the others; trained and exported, the vectors are
+  # those of u in fastText's order of rows.
+  cfg, vocab = TrainConfig(dim=4, minn=3, maxn=4, buckets=37), _vocab()
+  method = methods.build(cfg, vocab)
+  place = _stored_at(method, vocab, 3, 4, 37)
+  use = {}
+  for word, count in zip(vocab.words, vocab.counts):
+    for row in _rows(vocab, word, 3, 4, 37):  # a row a word holds twice, twice
+      use[row] = use.get(row, 0) + count
+  assert sorted(place.values()) == list(range(len(place)))
+  by_place = [use[row] for row in sorted(place, key=place.get)]
+  assert by_place == sorted(by_place, reverse=True) and by_place[0] > by_place[-1]
+  assert list(place) != sorted(place, key=place.get)  # not fastText's order
+  monkeypatch.setattr(subword_method, "stored_order",
+                      lambda used, rows: np.arange(rows, dtype=np.int32))
+  in_order = methods.build(cfg, vocab)
+  trained, initial = [], method.embeddings(method.init(jax.random.key(0)), vocab).vectors
+  for m in (method, in_order):
+    params = m.init(jax.random.key(0))
+    for step in range(4):
+      loss, updates = m.row_grads(params, m.constants, _batch(np.random.default_rng(step), m))
+      params = {name: params[name].at[rows].add(-0.5 * grads, mode="drop")
+                for name, (rows, grads) in updates.items()}
+    trained.append(m.embeddings(jax.device_get(params), vocab).vectors)
+  np.testing.assert_allclose(trained[0], trained[1], rtol=1e-6, atol=1e-7)
+  assert np.abs(trained[0] - initial).max() > 1e-3  # the steps moved the vectors
+
+
 def test_subword_embeddings_are_means_of_word_and_ngram_rows():
   cfg = TrainConfig(dim=4, minn=3, maxn=4, buckets=37)
   vocab = _vocab()
   method = methods.build(cfg, vocab)
   params = jax.device_get(_random_params(method))
   emb = method.embeddings(params, vocab)
-  word = "mat"
-  rows = [vocab.index[word]] + [len(vocab) + b for b in subwords.ngram_buckets(word, 3, 4, 37)]
-  np.testing.assert_allclose(emb[word], np.asarray(params["u"])[rows].mean(0), rtol=1e-5)
+  place = _stored_at(method, vocab, 3, 4, 37)
+  rows = [place[row] for row in _rows(vocab, "mat", 3, 4, 37)]
+  np.testing.assert_allclose(emb["mat"], np.asarray(params["u"])[rows].mean(0), rtol=1e-5)
   assert len(rows) == 1 + len("<mat>") - 2 + len("<mat>") - 3  # 3-grams and 4-grams
 
 
-def _subword_inputs(params, vocab, words, minn, maxn, buckets):
+def _subword_inputs(params, method, vocab, words, minn, maxn, buckets):
   u = np.asarray(params["u"], np.float64)
-  table = [[i] + [len(vocab) + b for b in subwords.ngram_buckets(vocab.words[i], minn, maxn,
-                                                                   buckets)] for i in words]
-  return np.stack([u[rows].mean(0) for rows in table])
+  place = _stored_at(method, vocab, minn, maxn, buckets)
+  return np.stack([u[[place[row] for row in _rows(vocab, vocab.words[i], minn, maxn,
+                                                  buckets)]].mean(0) for i in words])
 
 
 def test_subword_words_in_several_slots_share_one_mean():
@@ -217,10 +265,10 @@ def test_subword_loss_matches_numpy(shared):
   for i in range(len(t)):
     for j in np.flatnonzero(m[i]):
       if shared:
-        h = _subword_inputs(params, vocab, [c[i, j]], 2, 4, 41)[0]
+        h = _subword_inputs(params, method, vocab, [c[i, j]], 2, 4, 41)[0]
         target, noise = t[i], n[i, 0]
       else:
-        h = _subword_inputs(params, vocab, [t[i]], 2, 4, 41)[0]
+        h = _subword_inputs(params, method, vocab, [t[i]], 2, 4, 41)[0]
         target, noise = c[i, j], n[i, j]
       noise = noise[noise != target]
       want -= np.log(_sigmoid(h @ v[target])) + np.log(_sigmoid(-(v[noise] @ h))).sum()

@@ -100,7 +100,7 @@ def test_rows_by_use_ranks_rows_by_the_counts_of_the_words_that_hold_them():
 def _packing(words, counts, used, budget, minn=3, maxn=4, buckets=1000):
   from w2vjax.methods.subword import ngram_constants, packed_rows
   table = subwords.ngram_table(words, minn, maxn, buckets)
-  constants = ngram_constants(table, len(words) + buckets)
+  constants = ngram_constants(table, np.arange(len(words) + buckets))
   packed = packed_rows(constants, jnp.asarray(counts), jnp.asarray(used), budget)
   return table, [np.asarray(x) for x in packed]
 

@@ -167,10 +167,12 @@ def _pairwise(config, vocab) -> Method:
 
 def _windows(config, vocab, name: str, encode, noise_per_slot: bool, learning_rate: float,
              input_rows: int, exporters=(skipgram.input_vectors, no_model_file),
-             constants: dict | None = None, rows_per_centre: int = 0, **fields) -> Method:
+             constants: dict | None = None, rows_per_centre: int = 0, input_order=None,
+             **fields) -> Method:
   """A logistic window method with negative sampling or hierarchical softmax outputs;
   ``rows_per_centre``: the rows of u its inputs average per centre word, where more than
-  one per input (subwords), for the memory estimate."""
+  one per input (subwords), for the memory estimate; ``input_order``: u's rows as stored
+  (``methods.base.tables``)."""
   size = len(vocab)
   if config.objective == "hierarchical_softmax":
     tree = huffman.build_tree(vocab.counts, config.max_code_length)
@@ -197,7 +199,7 @@ def _windows(config, vocab, name: str, encode, noise_per_slot: bool, learning_ra
       step_floats=(3 * 2 * config.window * (outputs + 1) + 3 * rows_per_centre) * config.dim,
       learning_rate=learning_rate,
       init=tables(input_rows, out_table, out_rows, config.dim, config.init_scale,
-                  config.context_init),
+                  config.context_init, input_order),
       embeddings=embeddings, save_model=save_model, **fields)
 
 

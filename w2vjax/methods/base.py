@@ -111,12 +111,15 @@ def output_table(key: jax.Array, shape: tuple[int, int], context_init: str, scal
 
 
 def tables(input_rows: int, output_name: str, output_rows: int, dim: int, init_scale: float,
-           context_init: str) -> Callable[[jax.Array], dict]:
+           context_init: str, input_order=None) -> Callable[[jax.Array], dict]:
   """``init(key)`` of the input table u and one output table (``output_name``): "v" with a
-  row per word, or "nodes" with a row per inner node of a Huffman tree."""
+  row per word, or "nodes" with a row per inner node of a Huffman tree. ``input_order``
+  (None: in order) lists u's rows in the order the table stores them; each row starts
+  from the values it would have in order, so the order changes no vector."""
   def init(key):
     k_u, k_out = jax.random.split(key)
-    return {"u": uniform(k_u, (input_rows, dim), init_scale),
+    u = uniform(k_u, (input_rows, dim), init_scale)
+    return {"u": u if input_order is None else u[input_order],
             output_name: output_table(k_out, (output_rows, dim), context_init, init_scale)}
   return init
 
