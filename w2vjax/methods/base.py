@@ -66,12 +66,12 @@ class Method(NamedTuple):
   predictions: Callable[[Batch], jax.Array] = lambda batch: jnp.sum(batch.mask, dtype=jnp.int32)
   solve: Callable | None = None
   sharded_loss: Callable | None = None
-  # Tables whose rows are not in order of use, each mapped to the rows a step can update,
-  # most often updated first (a Huffman tree's inner nodes: the root, the last row, first;
-  # subword n-gram buckets ranked by the counts of the words that hold them, unused ones
-  # left out). The other tables' rows are in that order already: word ids are frequency
-  # ranks. Devices that train their own copies merge the first rows most often, and rows
-  # left out never (w2vjax.step).
+  # Tables whose rows are not all in order of use or not all updated, each mapped to the
+  # rows a step can update, most often updated first (a Huffman tree's inner nodes: the
+  # root, the last row, first; a subword u, stored by use: its rows that some word holds).
+  # The other tables' rows are in that order already: word ids are frequency ranks.
+  # Devices that train their own copies merge the first rows most often, and rows left
+  # out never (w2vjax.step).
   row_order: dict = {}
   negatives: int = 0
   noise_per_slot: bool = False
