@@ -218,9 +218,8 @@ def test_subword_embeddings_are_means_of_word_and_ngram_rows():
   assert len(rows) == 1 + len("<mat>") - 2 + len("<mat>") - 3  # 3-grams and 4-grams
 
 
-def _subword_inputs(params, method, vocab, words, minn, maxn, buckets):
+def _subword_inputs(params, place, vocab, words, minn, maxn, buckets):
   u = np.asarray(params["u"], np.float64)
-  place = _stored_at(method, vocab, minn, maxn, buckets)
   return np.stack([u[[place[row] for row in _rows(vocab, vocab.words[i], minn, maxn,
                                                   buckets)]].mean(0) for i in words])
 
@@ -259,16 +258,17 @@ def test_subword_loss_matches_numpy(shared):
   method = methods.build(cfg, vocab)
   params = _random_params(method)
   batch = _batch(np.random.default_rng(2), method, centres=6)
+  place = _stored_at(method, vocab, 2, 4, 41)
   v = np.asarray(params["v"], np.float64)
   t, c, n, m = (np.asarray(x) for x in batch)
   want = 0.0
   for i in range(len(t)):
     for j in np.flatnonzero(m[i]):
       if shared:
-        h = _subword_inputs(params, method, vocab, [c[i, j]], 2, 4, 41)[0]
+        h = _subword_inputs(params, place, vocab, [c[i, j]], 2, 4, 41)[0]
         target, noise = t[i], n[i, 0]
       else:
-        h = _subword_inputs(params, method, vocab, [t[i]], 2, 4, 41)[0]
+        h = _subword_inputs(params, place, vocab, [t[i]], 2, 4, 41)[0]
         target, noise = c[i, j], n[i, j]
       noise = noise[noise != target]
       want -= np.log(_sigmoid(h @ v[target])) + np.log(_sigmoid(-(v[noise] @ h))).sum()

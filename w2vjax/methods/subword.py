@@ -187,7 +187,8 @@ def subword_parts(vocab, minn: int, maxn: int, buckets: int, sample: float,
   rows = len(vocab.words) + buckets
   used = rows_by_use(table, vocab.counts, rows)
   stored = stored_order(used, rows)
-  place = np.argsort(stored).astype(np.int32)  # where u stores each row
+  place = np.empty(rows, np.int32)  # where u stores each row: stored's inverse
+  place[stored] = np.arange(rows, dtype=np.int32)
   budget = rows_budget(table[1], vocab.counts, sample)
   encode = context_encoder(budget, order) if by_context else centre_inputs
   # u's rows a step gathers per centre word: its window's packed rows, or its own padded.
