@@ -16,7 +16,7 @@ _EXPORTS = {
     "evaluate_classification": "w2vjax.evaluation",
     "evaluate_similarity": "w2vjax.evaluation", "use_cpu_devices": "w2vjax.parallel",
 }
-_SUBMODULES = ("datasets", "methods")
+_SUBMODULES = ("datasets", "evaluation", "methods")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
 __version__ = "0.2.0"

@@ -103,7 +103,8 @@ class TrainConfig:
   # device at every step (synchronous data parallel). N > 1: each device trains its own
   # copy, and the copies' changes are added up (word2vec's lock-free threads also apply
   # each other's updates late): those of the `sync_rows` most frequent words' rows every N
-  # steps, those of every row every 32 N steps (one jitted call). 0 picks: 512 on CPU
+  # steps, a slice of the other rows in turn at each of those merges (each row about 40
+  # times a run), and every row at the end of each jitted call. 0 picks: 512 on CPU
   # devices, where a collective costs more than a step; 1 elsewhere.
   sync_every: int = 0
   sync_rows: int = 4096
