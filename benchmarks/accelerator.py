@@ -69,7 +69,7 @@ from ml_collections import config_flags
 from w2vjax import io_utils, memory, methods, profiling, training
 from w2vjax.config import TrainConfig
 from w2vjax.data import TrainingData, prepare_data
-from w2vjax.errors import InputError
+from w2vjax.errors import InputError, one_line_errors
 from w2vjax.evaluation import evaluate
 
 FLAGS = flags.FLAGS
@@ -256,21 +256,21 @@ def _ints(name: str) -> list[int]:
   try:
     return [int(v) for v in FLAGS[name].value]
   except ValueError:
-    raise app.UsageError(f"--{name} takes whole numbers, got {FLAGS[name].value}") from None
+    raise InputError(f"--{name} takes whole numbers, got {FLAGS[name].value}") from None
 
 
 def _settings() -> dict:
   """The flags as the report records them, checked before anything is measured."""
   unknown = set(FLAGS.sections) - set(SECTIONS)
   if unknown:
-    raise app.UsageError(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
+    raise InputError(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
   return {**{name: FLAGS[name].value for name in FLAG_NAMES},
           "batch_sizes": _ints("batch_sizes"), "vocab_sizes": _ints("vocab_sizes")}
 
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    raise InputError(f"unexpected arguments: {' '.join(argv[1:])}")
   settings, budget = _settings(), Budget(FLAGS.time_budget_s)
   overrides = {k: v for k, v in (("corpus", FLAGS.corpus), ("max_vocab", FLAGS.max_vocab))
                if v not in (None, "")}
@@ -322,4 +322,4 @@ def _define_flags() -> None:
 
 if __name__ == "__main__":
   _define_flags()
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

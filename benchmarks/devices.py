@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from absl import app, flags
+
+from children import run_child  # beside this script, so on sys.path when it runs as one
+from w2vjax.errors import one_line_errors
 
 flags.DEFINE_string("experiment", "quickstart", "registered experiment to time")
 flags.DEFINE_integer("fake_devices", 4, "fake CPU devices to create")
@@ -34,11 +36,11 @@ def main(argv):
   print(f"{'devices':>7} {'words/s':>10} {'train s':>8} {'WS-353':>7}")
   for n in map(int, FLAGS.devices):
     with tempfile.TemporaryDirectory() as workdir:
-      subprocess.run([sys.executable, "-m", "experiments.run",
-                      f"--experiment={FLAGS.experiment}", f"--workdir={workdir}",
-                      f"--config.num_devices={n}", f"--config.parallel={FLAGS.parallel}",
-                      f"--config.epochs={FLAGS.epochs}", "--config.log_every_seconds=600"],
-                     cwd=ROOT, env=env, check=True, capture_output=True)
+      run_child([sys.executable, "-m", "experiments.run", f"--experiment={FLAGS.experiment}",
+                 f"--workdir={workdir}", f"--config.num_devices={n}",
+                 f"--config.parallel={FLAGS.parallel}", f"--config.epochs={FLAGS.epochs}",
+                 "--config.log_every_seconds=600"], f"the run on {n} devices", cwd=ROOT,
+                env=env)
       summary = json.loads((Path(workdir) / "eval.json").read_text())
     ws = summary["evaluation"]["EN-WS-353-ALL.txt"]["spearman"]
     print(f"{n:>7} {summary['words_per_sec']:>10,.0f} {summary['train_seconds']:>8.1f} "
@@ -46,4 +48,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

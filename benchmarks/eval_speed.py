@@ -14,6 +14,7 @@ import time
 from absl import app, flags
 
 from w2vjax import Embeddings, datasets
+from w2vjax.errors import one_line_errors
 from w2vjax.evaluation import evaluate_analogy, evaluate_classification, evaluate_similarity
 
 FLAGS = flags.FLAGS
@@ -67,4 +68,4 @@ def main(argv):
 
 if __name__ == "__main__":
   flags.DEFINE_string("vectors", None, "vectors file (word2vec text or binary)", required=True)
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 from absl import app, flags
 
+from children import run_child  # beside this script, so on sys.path when it runs as one
 from w2vjax import Embeddings
 from w2vjax.datasets import write_topic_corpus
+from w2vjax.errors import InputError, one_line_errors
 
 FLAGS = flags.FLAGS
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,20 +44,23 @@ def main(argv):
   base.mkdir(parents=True, exist_ok=True)
   corpus = base / "topics.txt"
   write_topic_corpus(corpus, lines=400)
-  subprocess.run(_command(base / "full", corpus), cwd=ROOT, capture_output=True, check=True)
+  run_child(_command(base / "full", corpus), "the uninterrupted run", cwd=ROOT)
   full = Embeddings.load(base / "full" / "vectors.bin").vectors
   for seed in range(FLAGS.kills):
     workdir = base / f"kill{seed}"
     proc = subprocess.Popen(_command(workdir, corpus), cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     while not (workdir / "checkpoint.npz").exists():
+      if proc.poll() is not None:
+        raise InputError(f"run {workdir.name} ended (exit code {proc.returncode}) before "
+                         "its first checkpoint: nothing to kill")
       time.sleep(0.02)
     time.sleep(random.Random(seed).uniform(0, 1.5))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     with np.load(workdir / "checkpoint.npz") as z:
       step = json.loads(bytes(z["meta"]).decode())["position"]["step"]
-    subprocess.run(_command(workdir, corpus), cwd=ROOT, capture_output=True, check=True)
+    run_child(_command(workdir, corpus), f"resuming run {workdir.name}", cwd=ROOT)
     resumed = Embeddings.load(workdir / "vectors.bin").vectors
     print(f"kill {seed}: checkpoint at step {step}; "
           f"max |resumed - uninterrupted| = {np.abs(resumed - full).max():.3g}")
@@ -64,4 +69,4 @@ def main(argv):
 if __name__ == "__main__":
   flags.DEFINE_integer("kills", 5, "how many runs to kill and resume")
   flags.DEFINE_string("workdir", "/tmp/w2vjax-kill-resume", "scratch folder")
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

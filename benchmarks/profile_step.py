@@ -25,6 +25,8 @@ from pathlib import Path
 from absl import app, flags
 from ml_collections import config_flags
 
+from w2vjax.errors import InputError, one_line_errors
+
 FLAGS = flags.FLAGS
 _NOT_OPERATIONS = ("ThunkExecutor", "Threadpool", "end: ")
 
@@ -89,7 +91,7 @@ def _profile(config, steps: int, log_dir: str) -> dict:
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    raise InputError(f"unexpected arguments: {' '.join(argv[1:])}")
   os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                              + " --xla_cpu_enable_xprof_traceme=true").strip()
   from w2vjax.config import TrainConfig
@@ -100,7 +102,7 @@ def main(argv):
   # compiles nothing: counting per asked step slightly overstates the per-step figures.
   table = per_step_table(events, FLAGS.steps)
   if not table:
-    raise app.UsageError("the trace has no per-operation events: is this XLA:CPU?")
+    raise InputError("the trace has no per-operation events: is this XLA:CPU?")
   print(f"{'operation':<40} {'ms':>8} {'us/step':>8} {'share':>6}")
   for row in table[:FLAGS.top]:
     print(f"{row['operation'][:40]:<40} {row['ms']:8.1f} {row['us_per_step']:8.1f} "
@@ -126,4 +128,4 @@ def _define_flags() -> None:
 
 if __name__ == "__main__":
   _define_flags()
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

@@ -26,6 +26,7 @@ from w2vjax import io_utils, profiling
 from w2vjax.config import TrainConfig
 from w2vjax.plot import new_figure, save_png
 from w2vjax.training import train
+from w2vjax.errors import one_line_errors
 
 config_flags.DEFINE_config_file("config", "experiments/configs/quickstart.py",
                                 "the base training config; --config.FIELD=VALUE overrides")
@@ -144,4 +145,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from absl import app, flags
 
+from w2vjax.errors import one_line_errors
+
 flags.DEFINE_list("sizes", ["100000", "1000000", "5000000"], "vocabulary sizes to measure")
 flags.DEFINE_list("devices", ["1", "2", "4"], "device counts")
 flags.DEFINE_integer("dim", 100, "vector dimension")
@@ -125,11 +127,12 @@ def main(argv):
   if os.environ.get("XLA_FLAGS", "") != FAKE:
     env = {**os.environ, "XLA_FLAGS": FAKE, "PYTHONPATH": str(ROOT)}
     t = time.perf_counter()
-    subprocess.run([sys.executable, *sys.argv], cwd=ROOT, env=env, check=True)
+    if subprocess.run([sys.executable, *sys.argv], cwd=ROOT, env=env).returncode:
+      sys.exit(1)  # the child has printed its error
     print(f"\n(benchmark wall time {time.perf_counter() - t:.0f} s)")
     return
   measure()
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

@@ -18,6 +18,7 @@ from ml_collections import config_flags
 from w2vjax import profiling
 from w2vjax.config import TrainConfig
 from w2vjax.data import prepare_data
+from w2vjax.errors import one_line_errors
 
 config_flags.DEFINE_config_file("config", "experiments/configs/sgns_wiki9m.py",
                                 "training config file; --config.FIELD=VALUE overrides")
@@ -39,4 +40,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

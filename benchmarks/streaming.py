@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from absl import app, flags
+
+from children import run_child  # beside this script, so on sys.path when it runs as one
+from w2vjax import io_utils
+from w2vjax.errors import one_line_errors
 
 FLAGS = flags.FLAGS
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,9 +58,7 @@ def write_zipf_corpus(path: Path, num_tokens: int, vocab: int, seed: int = 0,
 
 def _child(code: str) -> dict:
   """Runs ``code`` (which prints one JSON line) in a fresh Python process."""
-  proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-  if proc.returncode:
-    raise RuntimeError(proc.stderr[-3000:])
+  proc = run_child([sys.executable, "-c", code], "a measured child process", cwd=ROOT)
   return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -143,11 +144,13 @@ def markdown(rows: list[dict]) -> str:
 def main(argv):
   del argv
   workdir = Path(FLAGS.workdir)
+  if FLAGS.json:
+    io_utils.check_output_folder(FLAGS.json)
   rows = [measure(n, workdir) for n in _ints(FLAGS.tokens)]
   table = markdown(rows)
   print(table)
   if FLAGS.json:
-    Path(FLAGS.json).write_text(json.dumps(rows, indent=2))
+    io_utils.write_json(FLAGS.json, rows)
 
 
 if __name__ == "__main__":
@@ -160,4 +163,4 @@ if __name__ == "__main__":
   flags.DEFINE_string("workdir", "/tmp/w2vjax-streaming", "scratch folder")
   flags.DEFINE_string("json", "", "also write the figures here")
   flags.DEFINE_bool("keep", False, "keep the corpora and caches")
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

@@ -47,6 +47,7 @@ from ml_collections import config_flags
 import baselines  # beside this script, so on sys.path when it runs as one
 from w2vjax import Embeddings, TrainConfig, datasets, encode, io_utils, methods, parallel, train
 from w2vjax.evaluation import evaluate
+from w2vjax.errors import InputError, one_line_errors
 
 FLAGS = flags.FLAGS
 W2VJAX = "w2vjax"
@@ -87,7 +88,7 @@ def _training_fields(config) -> dict:
   fields = config.to_dict()
   job = fields.pop("job", "train")
   if job != "train":
-    raise app.UsageError(f"the config runs job {job!r}, not one training run")
+    raise InputError(f"the config runs job {job!r}, not one training run")
   TrainConfig.from_dict(fields)  # unknown fields fail now, not after the other systems
   return fields
 
@@ -98,7 +99,7 @@ def _systems(names: list[str], config: dict) -> list[str]:
     return [match, W2VJAX] if match else [W2VJAX]
   unknown = set(names) - {*baselines.SYSTEMS, W2VJAX}
   if unknown:
-    raise app.UsageError(f"unknown systems {sorted(unknown)}; choose from auto or "
+    raise InputError(f"unknown systems {sorted(unknown)}; choose from auto or "
                          f"{', '.join([*baselines.SYSTEMS, W2VJAX])}")
   return names
 
@@ -176,9 +177,11 @@ def _report(config: dict, corpus: Path, seeds: list[int], runs: dict) -> dict:
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    raise InputError(f"unexpected arguments: {' '.join(argv[1:])}")
   config = _training_fields(FLAGS.config)
   corpus = datasets.resolve_corpus(config["corpus"])
+  if not all(s.isdigit() for s in FLAGS.seeds):
+    raise InputError(f"--seeds takes whole numbers, got {','.join(FLAGS.seeds)}")
   seeds = [int(s) for s in FLAGS.seeds] or [config["seed"]]
   systems = _systems(FLAGS.systems, config)
   if config.get("max_vocab", 0) and set(systems) - {W2VJAX}:
@@ -205,4 +208,4 @@ def _define_flags() -> None:
 
 if __name__ == "__main__":
   _define_flags()
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

@@ -131,6 +131,10 @@ def time_vs_vocab(study: StudyConfig) -> list[dict]:
 def run_study(study: StudyConfig, workdir: str | Path) -> tuple[list[dict], str]:
   """Runs the whole study into ``workdir``; returns the rows and the markdown table."""
   study = study.resolved()
+  if study.train.architecture != "skipgram" or study.train.maxn:
+    raise InputError("the objective study compares word-level skip-gram's objectives: "
+                     "train.architecture must be skipgram and train.maxn 0, not "
+                     f"{study.train.architecture!r} and {study.train.maxn}")
   workdir = Path(workdir)
   (workdir / "runs").mkdir(parents=True, exist_ok=True)
   io_utils.write_json(workdir / "study_config.json", study.to_dict())

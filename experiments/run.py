@@ -25,7 +25,7 @@ from experiments.compare_objectives import StudyConfig, run_study
 from experiments.training_run import run_training_job
 from w2vjax import methods, parallel
 from w2vjax.config import TrainConfig
-from w2vjax.errors import InputError
+from w2vjax.errors import InputError, one_line_errors
 from w2vjax.training import Interrupted
 
 FLAGS = flags.FLAGS
@@ -69,14 +69,20 @@ def _parse_flags(argv: list[str]) -> list[str]:
   name = _flag_value(argv, "experiment", "quickstart")
   if name not in configs.names():
     sys.exit(f"error: unknown experiment {name!r}; known: {', '.join(configs.names())}")
+  config_file = _flag_value(argv, "config", str(configs.path(name)))
+  if not Path(config_file).is_file():
+    sys.exit(f"error: config file not found: {config_file}")
   try:
     # Defining the flag loads the file and applies the --config.FIELD overrides.
     config_flags.DEFINE_config_file("config", str(configs.path(name)),
                                     "config file; override fields with --config.FIELD=VALUE")
     return FLAGS(argv)
+  except SyntaxError as e:
+    sys.exit(f"error: {config_file} is not a Python config file ({e.msg}, line {e.lineno})")
   except (AttributeError, KeyError) as e:  # ml_collections' word for an unknown field
+    if "get_config" in str(e):
+      sys.exit(f"error: {config_file} defines no get_config()")
     field = str(e).strip("\"'")
-    config_file = _flag_value(argv, "config", str(configs.path(name)))
     sys.exit(f"error: unknown config field {field!r}; the fields are those of {config_file}")
   except flags.Error as e:
     sys.exit(f"error: {str(e).splitlines()[0]}")
@@ -85,7 +91,7 @@ def _parse_flags(argv: list[str]) -> list[str]:
 def main(argv: list[str]) -> None:
   logging.set_verbosity(logging.WARNING)  # JAX's start-up INFO lines are noise here
   if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    raise InputError(f"unexpected arguments: {' '.join(argv[1:])}")
   if FLAGS.list:
     for name in configs.names():
       print(f"{name:<22} {configs.description(name)}")
@@ -94,23 +100,20 @@ def main(argv: list[str]) -> None:
   job = values.pop("job", "train")
   config_file = Path(config_flags.get_config_filename(FLAGS["config"]))
   workdir = FLAGS.workdir or f"runs/{config_file.stem}"
+  if job not in JOBS:
+    raise InputError(f"unknown job {job!r} in the config; known: {', '.join(JOBS)}")
+  if FLAGS.coordinator:
+    parallel.initialize_distributed(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
+  elif "cpu_devices" in values:  # a training config: one process, so split its cores
+    parallel.use_cpu_devices(methods.cpu_devices(TrainConfig.from_dict(values)),
+                             values["batch_size"])
   try:
-    if job not in JOBS:
-      raise InputError(f"unknown job {job!r} in the config; known: {', '.join(JOBS)}")
-    if FLAGS.coordinator:
-      parallel.initialize_distributed(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
-    elif "cpu_devices" in values:  # a training config: one process, so split its cores
-      parallel.use_cpu_devices(methods.cpu_devices(TrainConfig.from_dict(values)),
-                               values["batch_size"])
     JOBS[job](values, workdir)
   except Interrupted as e:
     print(e, file=sys.stderr)
     sys.exit(130)
-  except (InputError, OSError, FloatingPointError) as e:
-    if FLAGS.debug:
-      raise
-    sys.exit(f"error: {e}")
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=_parse_flags)
+  app.run(one_line_errors(main, catch=(OSError, FloatingPointError)),
+          flags_parser=_parse_flags)

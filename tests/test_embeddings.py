@@ -86,6 +86,17 @@ def test_full_width_vectors_round_trip(tmp_path, binary):
   np.testing.assert_allclose(loaded.vectors, wide.vectors, rtol=1e-5, atol=1e-6)
 
 
+def test_a_binary_header_promising_more_than_the_file_holds_is_refused_before_reading(
+    tmp_path, emb):
+  emb.save(tmp_path / "v.bin", binary=True)
+  body = (tmp_path / "v.bin").read_bytes().split(b"\n", 1)[1]
+  (tmp_path / "big.bin").write_bytes(f"1000000000 {emb.dim}\n".encode() + body)
+  with pytest.raises(ValueError, match="header promises 1000000000 vectors"):
+    Embeddings.load(tmp_path / "big.bin")
+  (tmp_path / "exact.bin").write_bytes(f"{len(emb)} {emb.dim}\n".encode() + body)
+  assert Embeddings.load(tmp_path / "exact.bin").words == emb.words
+
+
 def test_queries():
   words = ("a", "b", "c", "d", "e")
   vectors = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0.1], [0, 1, 1], [-1, 0, 0]], np.float32)

@@ -142,6 +142,11 @@ def test_tensorboard_events_match_the_metrics(topic_corpus, tmp_path):
     (["--config.optimizer=lbfgs"], "unknown optimizer 'lbfgs'"),
     (["--config.dim=0"], "dim must be positive"),
     (["--config.corpus=/no/such/corpus.txt"], "corpus file not found: /no/such/corpus.txt"),
+    (["--config=/no/such/config.py"], "config file not found: /no/such/config.py"),
+    (["--config=/no/such/config.py", "--config.epochs=2"], "config file not found"),
+    (["--config=w2vjax/errors.py"], "w2vjax/errors.py defines no get_config()"),
+    (["--config=README.md"], "README.md is not a Python config file"),
+    (["surplus"], "unexpected arguments: surplus"),
 ])
 @pytest.mark.slow
 def test_launcher_reports_bad_input_in_one_line(args, message, tmp_path):

@@ -162,9 +162,15 @@ def test_evaluate_command_line(tmp_path, text8_vectors):
   np.testing.assert_allclose(results["EN-RG-65.txt"]["spearman"], expected["spearman"], rtol=1e-6)
   assert {"3cosadd", "3cosmul"} <= set(results["questions-words.txt"])
   assert 0.5 < results["movie_reviews.tsv.gz"]["accuracy"] <= 1.0
-  bad = subprocess.run([sys.executable, "-m", "w2vjax.evaluate", "--vectors=/no/such.bin"],
-                       capture_output=True, text=True, timeout=600)
-  assert bad.returncode != 0 and "vectors file not found" in bad.stderr.strip().splitlines()[-1]
+  for args, message in ((["--vectors=/no/such.bin"], "vectors file not found"),
+                        ([f"--vectors={tmp_path / 'vectors.bin'}", "--json=/no/such/s.json"],
+                         "output folder does not exist: /no/such"),
+                        ([f"--vectors={tmp_path / 'vectors.bin'}", "--restrict_vocab=-1"],
+                         "restrict_vocab must be >= 0")):
+    bad = subprocess.run([sys.executable, "-m", "w2vjax.evaluate", *args],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and message in bad.stderr.strip().splitlines()[-1], bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def _cased_analogy_file(tmp_path):

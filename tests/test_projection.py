@@ -73,6 +73,16 @@ def test_tsne_separates_clusters_and_is_deterministic():
   assert not np.allclose(projection.tsne_2d(x, perplexity=5.0, seed=1), y)
 
 
+def test_tsne_with_fewer_steps_than_the_early_exaggeration_exaggerates_them_all():
+  x, _ = _two_clusters(n_each=10)
+  y = projection.tsne_2d(x, perplexity=5.0, steps=100)
+  assert y.shape == (20, 2) and np.all(np.isfinite(y))
+  np.testing.assert_array_equal(
+      y, projection.tsne_2d(x, perplexity=5.0, steps=100, exaggeration_steps=100))
+  with pytest.raises(InputError, match="exaggeration_steps <= steps"):
+    projection.tsne_2d(x, perplexity=5.0, steps=100, exaggeration_steps=101)
+
+
 @pytest.mark.parametrize("perplexity", [4.0, 10.0, 0.5])
 def test_tsne_rejects_impossible_perplexity(perplexity):
   with pytest.raises(InputError, match="perplexity"):

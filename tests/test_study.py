@@ -13,6 +13,7 @@ import pytest
 
 from experiments import configs
 from experiments.compare_objectives import StudyConfig, members, run_study
+from experiments.study_common import run_member
 from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError
 
@@ -24,6 +25,27 @@ def test_members_cover_every_objective_and_k():
   names = list(members(StudyConfig(train=TrainConfig())))
   assert names == ["softmax", "hs", "ns_k1", "ns_k2", "ns_k5", "ns_k10", "ns_k20", "ssm_k5",
                    "ssm_k20", "nce_k5", "nce_k20"]
+
+
+def test_a_member_failing_in_its_own_process_names_its_problem(tmp_path):
+  missing = tmp_path / "no_such_corpus.txt"
+  with pytest.raises(InputError, match=f"^study member ns_k5: corpus file not found: {missing}"):
+    run_member(TrainConfig(corpus=str(missing)), tmp_path / "runs" / "ns_k5", isolate=True)
+
+
+def test_a_member_with_a_bad_setting_fails_before_its_process_starts(tmp_path):
+  with pytest.raises(InputError, match="negatives"):
+    run_member(TrainConfig(negatives=0), tmp_path / "runs" / "bad", isolate=True)
+  assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("change", [{"architecture": "cbow"}, {"architecture": "ppmi"},
+                                    {"maxn": 6}])
+def test_the_objective_study_refuses_other_methods(tmp_path, change):
+  study = StudyConfig(train=TrainConfig().replace(**change), subprocess=False)
+  with pytest.raises(InputError, match="compares word-level skip-gram's objectives"):
+    run_study(study, tmp_path)
+  assert not (tmp_path / "runs").exists()
 
 
 def test_study_config_round_trips_and_rejects_unknown_fields():

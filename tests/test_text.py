@@ -37,6 +37,30 @@ def test_read_lines_plain_and_gzip(tmp_path, name):
   assert list(text.read_lines(path)) == ["first line\n", "second café\n"]
 
 
+def _damaged_gzip(path, damage: str):
+  words = " ".join(f"w{i % 997}" for i in range(200_000)).encode()
+  data = bytearray(gzip.compress(words))
+  if damage == "deflate":  # the first block's header overwritten: zlib fails
+    data[10:74] = b"\xff" * 64
+  elif damage == "crc":  # the trailer's checksum: every byte decompresses, then it fails
+    data[-8] ^= 0xFF
+  else:  # cut short
+    data = data[:len(data) // 2]
+  path.write_bytes(bytes(data))
+  return path
+
+
+@pytest.mark.parametrize("damage, message", [("deflate", "damaged gzip file"),
+                                             ("crc", "not a gzip file, or a damaged one"),
+                                             ("cut", "truncated gzip file")])
+def test_a_damaged_gzip_corpus_is_one_input_error(tmp_path, damage, message):
+  path = _damaged_gzip(tmp_path / "c.txt.gz", damage)
+  with pytest.raises(text.InputError, match=f"^{path} .*{message}"):
+    list(text.read_lines(path))
+  with pytest.raises(text.InputError, match=f"^{path} .*{message}"):
+    list(encode.read_blocks(path, block_bytes=4096))
+
+
 def test_read_lines_missing_file(tmp_path):
   with pytest.raises(FileNotFoundError, match="corpus file not found"):
     list(text.read_lines(tmp_path / "nope.txt"))

@@ -152,8 +152,12 @@ def _is_text_entry(line: bytes, dim: int) -> bool:
 
 
 def _read_binary(f, path: Path, count: int, dim: int) -> Embeddings:
-  words, vectors = [], np.empty((count, dim), np.float32)
   row_bytes = 4 * dim
+  left = path.stat().st_size - f.tell()
+  if left < count * (row_bytes + 2):  # each entry: a word, a space and its floats
+    raise ValueError(f"{path}: its header promises {count} vectors of {dim} floats, "
+                     f"more than its {left:,} bytes after the header can hold")
+  words, vectors = [], np.empty((count, dim), np.float32)
   for i in range(count):
     word = bytearray()
     while True:

@@ -41,14 +41,9 @@ def read_blocks(path: str | os.PathLike, block_bytes: int = BLOCK_BYTES) -> Iter
   if not path.is_file():
     raise FileNotFoundError(f"corpus file not found: {path}")
   opener = gzip.open if path.suffix == ".gz" else open
-  with opener(path, "rb") as f:
-    try:
-      while block := f.read(block_bytes):
-        yield block + (f.readline() if not block.endswith(b"\n") else b"")
-    except gzip.BadGzipFile:
-      raise InputError(f"{path} ends in .gz but is not a gzip file") from None
-    except EOFError:
-      raise InputError(f"{path} is a truncated gzip file") from None
+  with opener(path, "rb") as f, text.gzip_errors(path):
+    while block := f.read(block_bytes):
+      yield block + (f.readline() if not block.endswith(b"\n") else b"")
 
 
 def block_lines(block: bytes) -> list[str]:

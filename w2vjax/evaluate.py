@@ -14,14 +14,13 @@ functions behind it live in w2vjax.evaluation.
 
 from __future__ import annotations
 
-import sys
 import time
 
 from absl import app, flags, logging
 
 from w2vjax import io_utils
 from w2vjax.embeddings import Embeddings
-from w2vjax.errors import InputError
+from w2vjax.errors import InputError, one_line_errors
 from w2vjax.evaluation import ANALOGY_METHODS, evaluate, format_table
 from w2vjax.subwords import SubwordModel
 
@@ -42,16 +41,13 @@ def main(argv) -> None:
   del argv
   logging.set_verbosity(logging.WARNING)
   f = flags.FLAGS
-  try:
-    t0 = time.perf_counter()
-    emb, oov_vector, about = load_source(f.vectors, f.model)
-    loaded = time.perf_counter()
-    results = evaluate(emb, f.data_dir, f.restrict_vocab, not f.skip_classification,
-                       "tfidf" if f.tfidf else "mean", tuple(f.analogy_methods), oov_vector)
-  except (InputError, OSError, ValueError) as e:
-    if f.debug:
-      raise
-    sys.exit(f"error: {e}")
+  if f.json:
+    io_utils.check_output_folder(f.json)
+  t0 = time.perf_counter()
+  emb, oov_vector, about = load_source(f.vectors, f.model)
+  loaded = time.perf_counter()
+  results = evaluate(emb, f.data_dir, f.restrict_vocab, not f.skip_classification,
+                     "tfidf" if f.tfidf else "mean", tuple(f.analogy_methods), oov_vector)
   done = time.perf_counter()
   source = f.vectors or f.model
   extra = (f" + {about['buckets']} buckets of {about['minn']}-{about['maxn']}-grams"
@@ -74,4 +70,4 @@ if __name__ == "__main__":
   flags.DEFINE_bool("skip_classification", False, "skip the classification sets")
   flags.DEFINE_list("analogy_methods", list(ANALOGY_METHODS), "3cosadd and/or 3cosmul")
   flags.DEFINE_bool("debug", False, "show the traceback of an error")
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

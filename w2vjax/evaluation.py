@@ -225,6 +225,8 @@ def evaluate_analogy(emb: Embeddings | SparseEmbeddings, path: str | Path,
   unknown = set(methods) - set(ANALOGY_METHODS)
   if unknown or not methods:
     raise InputError(f"analogy methods must be among {ANALOGY_METHODS}, not {sorted(unknown)}")
+  if restrict_vocab < 0:
+    raise InputError(f"restrict_vocab must be >= 0 (0: every word), got {restrict_vocab}")
   questions, malformed = read_analogies(path)
   n = min(restrict_vocab, len(emb)) if restrict_vocab else len(emb)
   index = emb.folded_index(n)

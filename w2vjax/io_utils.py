@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from w2vjax.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = None):
@@ -35,6 +37,13 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
       os.unlink(tmp)
     raise
   _fsync_dir(path.parent)
+
+
+def check_output_folder(path: str | os.PathLike) -> None:
+  """Fails before the work, not after it, when ``path``'s folder does not exist."""
+  folder = Path(path).parent
+  if not folder.is_dir():
+    raise InputError(f"output folder does not exist: {folder}")
 
 
 def _fsync_dir(folder: Path) -> None:

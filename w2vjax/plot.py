@@ -22,7 +22,7 @@ from absl import app, flags, logging
 
 from w2vjax import io_utils
 from w2vjax.embeddings import Embeddings
-from w2vjax.errors import InputError
+from w2vjax.errors import InputError, one_line_errors
 from w2vjax.projection import METHODS, project_2d
 
 
@@ -71,7 +71,7 @@ def plot_loss_curve(history: list[dict], path: str | os.PathLike, title: str = "
   Both axes because each answers a different question: time shows what a setting costs,
   words compares runs of different speed at the same amount of data.
   """
-  _check_out(path)
+  io_utils.check_output_folder(path)
   if not history:
     raise InputError("no metrics to plot: the history is empty (did the run report yet?)")
   loss = _column(history, "loss")
@@ -130,7 +130,7 @@ def plot_words(embeddings: Embeddings, words: list[str], path: str | os.PathLike
   A word asked twice (or in two cases that find one vector) is drawn once. Returns the
   [n, 2] coordinates drawn, in the order of the distinct words.
   """
-  _check_out(path)
+  io_utils.check_output_folder(path)
   ids = list(dict.fromkeys(lookup(embeddings, list(words))))
   if len(ids) < 2:
     raise InputError(f"need at least 2 distinct words to plot, got {len(ids)}")
@@ -171,15 +171,8 @@ def new_figure(size: tuple[float, float]):
   return fig
 
 
-def _check_out(path: str | os.PathLike) -> None:
-  """Fails before the work, not after it, when the PNG could not be written."""
-  folder = Path(path).parent
-  if not folder.is_dir():
-    raise InputError(f"output folder does not exist: {folder}")
-
-
 def save_png(fig, path: str | os.PathLike) -> None:
-  _check_out(path)
+  io_utils.check_output_folder(path)
   with io_utils.atomic_open(path, "wb") as f:
     fig.savefig(f, format="png", dpi=120)
 
@@ -214,14 +207,7 @@ def main(argv) -> None:
   if len(argv) > 1:
     sys.exit(f"error: unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.WARNING)
-  f = flags.FLAGS
-  try:
-    message = _run(f)
-  except (InputError, OSError, ValueError) as e:
-    if f.debug:
-      raise
-    sys.exit(f"error: {e}")
-  print(message)
+  print(_run(flags.FLAGS))
 
 
 if __name__ == "__main__":
@@ -235,4 +221,4 @@ if __name__ == "__main__":
   flags.DEFINE_integer("seed", 0, "t-SNE initialisation seed")
   flags.DEFINE_string("title", "", "figure title")
   flags.DEFINE_bool("debug", False, "show the traceback of an error")
-  app.run(main)
+  app.run(one_line_errors(main, catch=(OSError, ValueError)))

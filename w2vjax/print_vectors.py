@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterable
 
 from absl import app, flags
 
-from w2vjax.errors import InputError
+from w2vjax.errors import one_line_errors
 from w2vjax.subwords import SubwordModel
 
 
@@ -45,13 +45,7 @@ def print_vectors(model: SubwordModel, lines: Iterable[bytes], out: BinaryIO) ->
 def main(argv) -> None:
   if len(argv) > 1:
     sys.exit(f"error: unexpected arguments {' '.join(argv[1:])} (words are read on stdin)")
-  f = flags.FLAGS
-  try:
-    model = SubwordModel.load(f.model)
-  except (InputError, OSError) as e:
-    if f.debug:
-      raise
-    sys.exit(f"error: {e}")
+  model = SubwordModel.load(flags.FLAGS.model)
   try:
     print_vectors(model, sys.stdin.buffer, sys.stdout.buffer)
   except BrokenPipeError:
@@ -65,4 +59,4 @@ if __name__ == "__main__":
   flags.DEFINE_string("model", None, "subword model: model.npz or a workdir holding one",
                       required=True)
   flags.DEFINE_bool("debug", False, "show the traceback of an error")
-  app.run(main)
+  app.run(one_line_errors(main))

@@ -49,6 +49,7 @@ def time_steps(config: TrainConfig, device_corpus, vocab: Vocab, num_steps: int,
   least one call's worth is timed. Returns seconds_per_step, pairs_per_step and
   compile_seconds (the first call).
   """
+  training.validate(config)
   method = methods.build(config, vocab)
   opt = optim.make_optimizer(config.optimizer, training.learning_rate(config, method),
                              10 * num_steps, config.lr_schedule, config.final_lr_ratio)

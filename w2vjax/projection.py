@@ -133,15 +133,15 @@ def _tsne(x, key, perplexity, learning_rate, exaggeration, steps: int,
 
 def tsne_2d(X: np.ndarray, perplexity: float = 5.0, steps: int = 1000, seed: int = 0,
             learning_rate: float | None = None, exaggeration: float = 12.0,
-            exaggeration_steps: int = 250) -> np.ndarray:
+            exaggeration_steps: int | None = None) -> np.ndarray:
   """Exact t-SNE (van der Maaten and Hinton, 2008) of the rows of X to 2-D, [n, 2].
 
   Gaussian neighbourhoods with a per-point bandwidth found by binary search to match
   ``perplexity`` (the effective number of neighbours), symmetrised; a Student-t kernel in
   2-D; KL(P||Q) descended with momentum (0.5, then 0.8) and per-coordinate gains, with P
-  multiplied by ``exaggeration`` for the first ``exaggeration_steps`` steps so clusters
-  form before they spread. ``learning_rate`` defaults to max(n / exaggeration / 4, 50),
-  scikit-learn's "auto". O(n^2) time and memory a step: meant for up to a few hundred
+  multiplied by ``exaggeration`` for the first ``exaggeration_steps`` steps (default: 250,
+  scikit-learn's, or every step of fewer) so clusters form before they spread.
+  ``learning_rate`` defaults to max(n / exaggeration / 4, 50), scikit-learn's "auto". O(n^2) time and memory a step: meant for up to a few hundred
   points. The same X and seed give the same coordinates.
   """
   X = _as_points(X)
@@ -150,6 +150,8 @@ def tsne_2d(X: np.ndarray, perplexity: float = 5.0, steps: int = 1000, seed: int
     raise InputError(f"t-SNE perplexity must be at least 1 and less than the number of "
                      f"points ({n}), got {perplexity:g}; pass a smaller --perplexity or "
                      "more words")
+  if exaggeration_steps is None:
+    exaggeration_steps = min(250, steps)
   if steps < 1 or not 0 <= exaggeration_steps <= steps:
     raise InputError(f"t-SNE needs steps >= 1 and 0 <= exaggeration_steps <= steps, got "
                      f"{steps} and {exaggeration_steps}")

@@ -14,6 +14,7 @@ memory-mapped cache.
 from __future__ import annotations
 
 import array
+import contextlib
 import dataclasses
 import functools
 import gzip
@@ -21,6 +22,7 @@ import hashlib
 import io
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -44,6 +46,19 @@ def tokenize(line: str) -> list[str]:
   return TOKEN_PATTERN.findall(line.lower())
 
 
+@contextlib.contextmanager
+def gzip_errors(path: str | os.PathLike):
+  """Reports a .gz corpus that cannot be decompressed as one InputError naming it."""
+  try:
+    yield
+  except gzip.BadGzipFile as e:
+    raise InputError(f"{path} is not a gzip file, or a damaged one ({e})") from None
+  except EOFError:
+    raise InputError(f"{path} is a truncated gzip file") from None
+  except zlib.error as e:
+    raise InputError(f"{path} is a damaged gzip file ({e})") from None
+
+
 def read_lines(path: str | os.PathLike) -> Iterator[str]:
   """Streams the lines of a .txt or .txt.gz file, decoding UTF-8 with replacement."""
   path = Path(path)
@@ -52,12 +67,8 @@ def read_lines(path: str | os.PathLike) -> Iterator[str]:
   opener = gzip.open if path.suffix == ".gz" else open
   with opener(path, "rb") as raw:
     with io.TextIOWrapper(raw, encoding="utf-8", errors="replace") as text:
-      try:
+      with gzip_errors(path):
         yield from text
-      except gzip.BadGzipFile:
-        raise InputError(f"{path} ends in .gz but is not a gzip file") from None
-      except EOFError:
-        raise InputError(f"{path} is a truncated gzip file") from None
 
 
 @dataclasses.dataclass(frozen=True)

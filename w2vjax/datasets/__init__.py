@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from w2vjax import io_utils
 from w2vjax.errors import InputError
 
 BUNDLED_PREFIX = "bundled:"
@@ -74,9 +75,7 @@ def write_topic_corpus(path: str | Path, lines: int = 1500, words_per_topic: int
   topics = [[f"{name}{i}" for i in range(words_per_topic)] for name in ("alpha", "beta")]
   text = "\n".join(
       " ".join(rng.choice(topics[rng.integers(2)], line_length)) for _ in range(lines)) + "\n"
-  if path.suffix == ".gz":
-    with gzip.open(path, "wt", encoding="utf-8") as f:
-      f.write(text)
-  else:
-    path.write_text(text, encoding="utf-8")
+  data = text.encode("utf-8")
+  with io_utils.atomic_open(path, "wb") as f:
+    f.write(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
   return topics
