@@ -11,8 +11,11 @@ def run_child(command: list[str], what: str, **kwargs) -> subprocess.CompletedPr
   """``subprocess.run(command)`` with its output captured as text. A failure raises one
   InputError naming ``what`` and the child's last line of stderr (w2vjax's commands end
   with their ``error: ...`` line; a Python traceback ends with the exception)."""
-  proc = subprocess.run(command, capture_output=True, text=True, **kwargs)
+  proc = subprocess.run(command, capture_output=True, text=True, errors="replace", **kwargs)
   if proc.returncode:
-    last = proc.stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-    raise InputError(f"{what} failed: {last[0].removeprefix('error: ')}")
+    lines = proc.stderr.strip().splitlines()
+    # Its own error line, not a warning printed at its exit after it.
+    errors = [line for line in lines if line.startswith("error: ")]
+    last = (errors or lines or [f"exit code {proc.returncode}"])[-1]
+    raise InputError(f"{what} failed: {last.removeprefix('error: ')}")
   return proc

@@ -61,7 +61,6 @@ def _parse_flags(argv: list[str]) -> list[str]:
   flags.DEFINE_string("experiment", "quickstart", "experiment name (see --list)")
   flags.DEFINE_string("workdir", None, "output folder (default runs/EXPERIMENT)")
   flags.DEFINE_bool("list", False, "list the experiments and exit")
-  flags.DEFINE_bool("debug", False, "show the traceback of an error")
   flags.DEFINE_string("coordinator", None, "HOST:PORT of process 0, for a multi-process run "
                       "on jax.distributed (give every process the same value)")
   flags.DEFINE_integer("num_processes", 1, "processes in a multi-process run")
@@ -70,7 +69,7 @@ def _parse_flags(argv: list[str]) -> list[str]:
   if name not in configs.names():
     sys.exit(f"error: unknown experiment {name!r}; known: {', '.join(configs.names())}")
   config_file = _flag_value(argv, "config", str(configs.path(name)))
-  if not Path(config_file).is_file():
+  if not Path(config_file.split(":", 1)[0]).is_file():  # FILE:ARG passes ARG to get_config
     sys.exit(f"error: config file not found: {config_file}")
   try:
     # Defining the flag loads the file and applies the --config.FIELD overrides.

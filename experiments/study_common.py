@@ -29,10 +29,11 @@ def run_member(config: TrainConfig, workdir: Path, isolate: bool) -> dict:
         target=_run_reporting_errors, args=(sender, config, workdir))
     process.start()
     sender.close()
-    try:
-      problem = receiver.recv()  # until the process sends its error or ends
-    except EOFError:
-      problem = None
+    with receiver:
+      try:
+        problem = receiver.recv()  # until the process sends its error or ends
+      except EOFError:
+        problem = None
     process.join()
     if process.exitcode != 0:
       raise InputError(f"study member {workdir.name}: "

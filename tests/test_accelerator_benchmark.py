@@ -60,7 +60,7 @@ def test_accelerator_benchmark_measures_every_section(tmp_path):
 
   members = {row["name"]: row for row in report["methods"]["rows"]}
   assert members["cbow_wiki9m"]["status"] == "ok" and members["cbow_wiki9m"]["words_per_sec"] > 0
-  assert members["glove_wiki9m"]["status"] in ("ok", "error")  # being written as this is
+  assert members["glove_wiki9m"]["status"] == "ok" and members["glove_wiki9m"]["words_per_sec"] > 0
   assert members["no_such_config"]["status"] == "error"
   assert "sgns batch     64:" in proc.stdout and "wrote" in proc.stdout
 

@@ -35,4 +35,7 @@ def test_a_benchmark_child_that_fails_is_its_own_error_line(load_benchmark):
                        "the child")
   with pytest.raises(InputError, match="^the child failed: exit code 3$"):
     children.run_child([sys.executable, "-c", "import sys; sys.exit(3)"], "the child")
+  with pytest.raises(InputError, match="^the child failed: boom$"):  # not the later warning
+    children.run_child([sys.executable, "-c", "import sys; print('error: boom', file=sys.stderr);"
+                        " print('a warning at exit', file=sys.stderr); sys.exit(1)"], "the child")
   assert children.run_child([sys.executable, "-c", "print('ok')"], "the child").stdout == "ok\n"

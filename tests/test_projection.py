@@ -79,6 +79,8 @@ def test_tsne_with_fewer_steps_than_the_early_exaggeration_exaggerates_them_all(
   assert y.shape == (20, 2) and np.all(np.isfinite(y))
   np.testing.assert_array_equal(
       y, projection.tsne_2d(x, perplexity=5.0, steps=100, exaggeration_steps=100))
+  assert not np.allclose(y, projection.tsne_2d(x, perplexity=5.0, steps=100,
+                                               exaggeration_steps=0))
   with pytest.raises(InputError, match="exaggeration_steps <= steps"):
     projection.tsne_2d(x, perplexity=5.0, steps=100, exaggeration_steps=101)
 

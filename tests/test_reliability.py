@@ -1,5 +1,6 @@
 """Bad input, interruptions and resumption: clear errors, no half-written files, same vectors."""
 
+import json
 import os
 import random
 import re
@@ -237,9 +238,16 @@ def _kill_and_resume(cmd, workdir, seed):
   proc.send_signal(signal.SIGKILL)
   proc.wait()
   assert not (workdir / "vectors.bin").exists()  # it died in training, not after
+  with np.load(workdir / "checkpoint.npz") as z:
+    saved = json.loads(bytes(z["meta"]).decode())["history"]
+  assert saved and saved[-1]["step"] > 0
   done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-2000:]
   assert not list(workdir.glob(".*.tmp"))  # no temporary left behind
+  # It went on from the checkpoint: the killed run's records, wall-clock times included,
+  # open the resumed run's history (a run started over would have timed them anew).
+  history = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  assert history[:len(saved)] == saved and len(history) > len(saved)
   return Embeddings.load(workdir / "vectors.bin").vectors
 
 
@@ -299,6 +307,8 @@ def test_finished_run_resumes_to_the_same_vectors(resume_corpus, tmp_path):
   again = train(cfg.replace(log_every_seconds=1.0), workdir=tmp_path, show_progress=False)
   np.testing.assert_array_equal(first.embeddings.vectors, again.embeddings.vectors)
   assert first.checkpoint_seconds > 0
+  # Restored, not trained again: the history keeps the first run's wall-clock times.
+  assert again.metrics == first.metrics
 
 
 @pytest.mark.slow

@@ -118,8 +118,23 @@ def test_nce_expected_gradient_vanishes_at_the_true_distribution():
             - k * jnp.sum(np.exp(log_q) * jax.nn.log_sigmoid(-shift)))
 
   np.testing.assert_allclose(jax.grad(expected_loss)(scores), 0.0, atol=1e-6)
-  # ... and the per-pair function is the summand of that expectation.
+  # The library's loss has the same fixed point: with K copies of one noise word w, a
+  # pair's loss is -log s(D_c) - K log s(-D_w), so its mean over c ~ p and w ~ q is the
+  # expectation above.
   loss = objectives.sampled_pair_loss("nce", jnp.asarray(log_q, jnp.float32))
+
+  def library_expectation(v):
+    def pair(c, w):
+      return loss(jnp.ones(1), v[c], v[jnp.full(k, w)], c, jnp.full(k, w))
+    ids = jnp.arange(30)
+    table = jax.vmap(lambda c: jax.vmap(lambda w: pair(c, w))(ids))(ids)  # [c, w]
+    return jnp.sum(jnp.asarray(p)[:, None] * jnp.exp(jnp.asarray(log_q))[None] * table)
+
+  v_true = scores[:, None].astype(jnp.float32)
+  np.testing.assert_allclose(library_expectation(v_true), expected_loss(scores), rtol=1e-5)
+  np.testing.assert_allclose(jax.grad(library_expectation)(v_true), 0.0, atol=1e-5)
+  assert np.abs(jax.grad(library_expectation)(v_true + 0.3)).max() > 1e-2  # not flat
+  # ... and the per-pair function is the summand of that expectation.
   u = jnp.ones(1)
   v = scores[:, None]  # scores s_w = u . v_w
   c, negs = 4, jnp.asarray([0, 1, 2, 3, 4])

@@ -47,8 +47,8 @@ def test_sharded_tables_equal_replicated_ones(equivalence, case):
     # Row updates are summed in another order on the shards: float32 rounding only.
     assert np.abs(want - got).max() < 1e-5, (case, name)
   assert abs(replicated["loss"] - sharded["loss"]) <= 1e-5 * abs(replicated["loss"])
-  # ... and the steps really trained: every table moved well away from zero.
-  assert min(np.abs(np.asarray(t)).max() for t in replicated["tables"].values()) > 1e-2
+  # ... and the steps really trained: every table moved from its start.
+  assert min(replicated["moved"].values()) > 1e-3 and min(sharded["moved"].values()) > 1e-3
 
 
 @pytest.mark.xdist_group("sharded_equivalence")

@@ -13,6 +13,7 @@ import pytest
 
 from experiments import configs
 from experiments.compare_objectives import StudyConfig, members, run_study
+from experiments import study_common
 from experiments.study_common import run_member
 from w2vjax.config import TrainConfig
 from w2vjax.errors import InputError
@@ -33,7 +34,10 @@ def test_a_member_failing_in_its_own_process_names_its_problem(tmp_path):
     run_member(TrainConfig(corpus=str(missing)), tmp_path / "runs" / "ns_k5", isolate=True)
 
 
-def test_a_member_with_a_bad_setting_fails_before_its_process_starts(tmp_path):
+def test_a_member_with_a_bad_setting_fails_before_its_process_starts(tmp_path, monkeypatch):
+  def no_process(*args, **kwargs):
+    raise AssertionError("a process started for a member that cannot train")
+  monkeypatch.setattr(study_common.multiprocessing, "get_context", no_process)
   with pytest.raises(InputError, match="negatives"):
     run_member(TrainConfig(negatives=0), tmp_path / "runs" / "bad", isolate=True)
   assert not (tmp_path / "runs").exists()

@@ -13,15 +13,18 @@ class InputError(ValueError):
 
 def one_line_errors(main: Callable, catch: tuple = (OSError,)) -> Callable:
   """``main`` for ``absl.app.run`` that reports an ``InputError`` (or an error of a kind
-  in ``catch``) as one ``error: ...`` line and exit status 1, not a traceback; a program
-  that defines ``--debug`` shows the traceback when it is set."""
+  in ``catch``) as one ``error: ...`` line and exit status 1, not a traceback. Defines
+  the flag ``--debug``, which shows the traceback instead."""
+  from absl import flags  # only command lines use absl's flags
+  if "debug" not in flags.FLAGS:
+    flags.DEFINE_bool("debug", False, "show the traceback of an error")
+
   @functools.wraps(main)
   def reported(argv):
     try:
       return main(argv)
     except (InputError, *catch) as e:
-      from absl import flags  # only command lines use absl's flags
-      if "debug" in flags.FLAGS and flags.FLAGS.debug:
+      if flags.FLAGS.is_parsed() and flags.FLAGS.debug:
         raise
       sys.exit(f"error: {e}")
   return reported

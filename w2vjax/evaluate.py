@@ -69,5 +69,4 @@ if __name__ == "__main__":
   flags.DEFINE_bool("tfidf", False, "TF-IDF-weighted averages for classification features")
   flags.DEFINE_bool("skip_classification", False, "skip the classification sets")
   flags.DEFINE_list("analogy_methods", list(ANALOGY_METHODS), "3cosadd and/or 3cosmul")
-  flags.DEFINE_bool("debug", False, "show the traceback of an error")
   app.run(one_line_errors(main, catch=(OSError, ValueError)))

@@ -220,5 +220,4 @@ if __name__ == "__main__":
   flags.DEFINE_integer("steps", 1000, "t-SNE gradient steps")
   flags.DEFINE_integer("seed", 0, "t-SNE initialisation seed")
   flags.DEFINE_string("title", "", "figure title")
-  flags.DEFINE_bool("debug", False, "show the traceback of an error")
   app.run(one_line_errors(main, catch=(OSError, ValueError)))

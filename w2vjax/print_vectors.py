@@ -58,5 +58,4 @@ def main(argv) -> None:
 if __name__ == "__main__":
   flags.DEFINE_string("model", None, "subword model: model.npz or a workdir holding one",
                       required=True)
-  flags.DEFINE_bool("debug", False, "show the traceback of an error")
   app.run(one_line_errors(main))

@@ -28,15 +28,19 @@ def run(fields, update, num_devices, mode, optimizer="sgd", steps=8):
   method = methods.build(cfg, Vocab(tuple(f"w{i}" for i in range(60)), counts))
   topology = parallel.make_topology(num_devices, mode)
   opt = optim.make_optimizer(cfg.optimizer, cfg.learning_rate, 100)
-  state = parallel.replicate(step.init_state(cfg, method, opt), topology)
+  start = step.init_state(cfg, method, opt)
+  initial = {name: np.asarray(table) for name, table in start.params.items()}
+  state = parallel.replicate(start, topology)
   train_step = step.make_train_step(cfg, method, opt, topology)
   epoch = step.place_epoch(C.make_epoch(jax.random.key(3), corpus, cfg.batch_size), topology)
   totals = step.zero_totals(topology)
   for i in range(0, steps, 4):  # calls of 4 steps: the device loop runs in the test
     state, totals = train_step(state, totals, epoch, i * cfg.batch_size, 4)
   params = parallel.to_host(state.params)
+  # How far each table moved from its start: the steps trained every table.
+  moved = {name: float(np.abs(table - initial[name]).max()) for name, table in params.items()}
   return {**{name: table.tolist() for name, table in params.items()},
-          "loss": float(parallel.to_host(totals)["loss_sum"])}
+          "loss": float(parallel.to_host(totals)["loss_sum"]), "moved": moved}
 
 
 PMAP, TWO = (4, "pmap"), (2, "shard_map")
