@@ -97,3 +97,4 @@ def test_glove_recovers_two_topics_and_resumes(topic_corpus, tmp_path):
   assert result.metrics[-1]["loss"] < 0.5 * result.metrics[0]["loss"]
   again = train(cfg, workdir=tmp_path, show_progress=False)  # resumes the finished run
   np.testing.assert_array_equal(again.embeddings.vectors, result.embeddings.vectors)
+  assert again.metrics == result.metrics  # restored, wall-clock times included

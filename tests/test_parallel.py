@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import fake_devices
+from test_reliability import assert_went_on_from, saved_history
 from w2vjax.datasets import write_topic_corpus
 
 pytestmark = pytest.mark.slow  # every check starts JAX in subprocesses
@@ -244,9 +245,11 @@ def test_sigterm_to_one_process_stops_both_and_the_run_resumes(tmp_path):
   assert all(line.startswith("stopped by signal at step") for line in lines)
   assert lines[0].split()[5].rstrip(";") == lines[1].split()[5]  # the same step
   assert (workdir / "checkpoint.npz").exists() and not (workdir / "vectors.bin").exists()
+  saved = saved_history(workdir)
 
   codes, resumed, lines = _finish(_two_processes(path, workdir, *flags))
   assert codes == [0, 0], lines
+  assert_went_on_from(workdir, saved)
   codes, full, lines = _finish(_two_processes(path, tmp_path / "full", *flags))
   assert codes == [0, 0], lines
   # Both processes resumed from the one checkpoint: their tables equal an uninterrupted run's.

@@ -238,17 +238,28 @@ def _kill_and_resume(cmd, workdir, seed):
   proc.send_signal(signal.SIGKILL)
   proc.wait()
   assert not (workdir / "vectors.bin").exists()  # it died in training, not after
-  with np.load(workdir / "checkpoint.npz") as z:
-    saved = json.loads(bytes(z["meta"]).decode())["history"]
-  assert saved and saved[-1]["step"] > 0
+  saved = saved_history(workdir)
   done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-2000:]
   assert not list(workdir.glob(".*.tmp"))  # no temporary left behind
-  # It went on from the checkpoint: the killed run's records, wall-clock times included,
-  # open the resumed run's history (a run started over would have timed them anew).
+  assert_went_on_from(workdir, saved)
+  return Embeddings.load(workdir / "vectors.bin").vectors
+
+
+def saved_history(workdir):
+  """The metrics history in an interrupted run's checkpoint, which must hold steps."""
+  with np.load(workdir / "checkpoint.npz") as z:
+    saved = json.loads(bytes(z["meta"]).decode())["history"]
+  assert saved and saved[-1]["step"] > 0
+  return saved
+
+
+def assert_went_on_from(workdir, saved):
+  """The run in ``workdir`` resumed from the checkpoint that held ``saved``: those
+  records, wall-clock times included, open its history (a run started over would have
+  timed them anew), and it trained further."""
   history = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
   assert history[:len(saved)] == saved and len(history) > len(saved)
-  return Embeddings.load(workdir / "vectors.bin").vectors
 
 
 @pytest.mark.xdist_group("uninterrupted")

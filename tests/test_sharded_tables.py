@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import fake_devices
+from test_reliability import assert_went_on_from, saved_history
 from w2vjax import TrainConfig, memory, methods
 from w2vjax.datasets import write_topic_corpus
 from w2vjax.embeddings import Embeddings
@@ -96,9 +97,11 @@ def test_sharded_run_resumes_to_the_uninterrupted_vectors(tmp_path):
   with np.load(workdir / "checkpoint.npz") as saved:
     vocab = len(Embeddings.load(tmp_path / "full" / "vectors.bin").words)
     assert {saved[k].shape for k in saved.files if k != "meta"} >= {(vocab, 16)}
+  history = saved_history(workdir)
   done = subprocess.run(_train_cmd(corpus, workdir), cwd=ROOT, env=FOUR_DEVICES,
                         capture_output=True, text=True, timeout=900)
   assert done.returncode == 0, done.stderr[-2000:]
+  assert_went_on_from(workdir, history)
   np.testing.assert_allclose(Embeddings.load(workdir / "vectors.bin").vectors,
                              Embeddings.load(tmp_path / "full" / "vectors.bin").vectors,
                              rtol=0, atol=1e-6)
