@@ -116,6 +116,8 @@ def test_runs_top_to_bottom(tmp_path, monkeypatch):
   for row in rows:
     ws, simlex, analogy, seconds, speed = (c.strip() for c in row.split("|")[2:7])
     assert all(math.isfinite(float(x)) for x in (ws, simlex, analogy.rstrip("%"), seconds))
-    # Even one epoch over 2,000 words orders WS-353 pairs far better than chance (0).
-    assert float(ws) > 0.1, row
+    # Even one epoch over 2,000 words orders WS-353 pairs far better than chance (0, with
+    # a deviation of 0.12 on its pairs in 2,000 words) and answers analogies that random
+    # vectors almost never do (the reference run: WS-353 0.25-0.41, 3CosAdd 3.9%-9.6%).
+    assert float(ws) > 0.15 and float(analogy.rstrip("%")) > 1.0, row
     assert float(seconds) > 0 and speed.endswith("k"), row

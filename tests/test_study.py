@@ -74,7 +74,11 @@ def test_smoke_study_writes_table_and_plots(tmp_path):
     # 0.26-0.43). In the equal-time runs the slow members get a fraction of an epoch.
     if row["comparison"] == "equal_epochs" or row["run"].startswith("ns_"):
       assert row["ws353"] > 0.15, row
-    assert 0 <= row["analogy_3cosadd"] <= 1 and 0.5 <= row["rt_polarity"] <= 1
+    # ... and answers analogies random vectors almost never do (smoke: 2.0%-5.9% at equal
+    # epochs; random vectors about 0.05%).
+    if row["comparison"] == "equal_epochs":
+      assert row["analogy_3cosadd"] > 0.01, row
+    assert 0.5 <= row["rt_polarity"] <= 1
     assert row["peak_memory_mb"] > 0 and row["words_per_sec"] > 0
   for row in (r for r in rows if r["comparison"] == "equal_epochs"):
     assert row["epochs"] == pytest.approx(1.0)
