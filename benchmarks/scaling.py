@@ -24,9 +24,9 @@ from ml_collections import config_flags
 
 from w2vjax import io_utils, profiling
 from w2vjax.config import TrainConfig
+from w2vjax.errors import one_line_errors
 from w2vjax.plot import new_figure, save_png
 from w2vjax.training import train
-from w2vjax.errors import one_line_errors
 
 config_flags.DEFINE_config_file("config", "experiments/configs/quickstart.py",
                                 "the base training config; --config.FIELD=VALUE overrides")

@@ -46,8 +46,8 @@ from ml_collections import config_flags
 
 import baselines  # beside this script, so on sys.path when it runs as one
 from w2vjax import Embeddings, TrainConfig, datasets, encode, io_utils, methods, parallel, train
-from w2vjax.evaluation import evaluate
 from w2vjax.errors import InputError, one_line_errors
+from w2vjax.evaluation import evaluate
 
 FLAGS = flags.FLAGS
 W2VJAX = "w2vjax"
@@ -100,7 +100,7 @@ def _systems(names: list[str], config: dict) -> list[str]:
   unknown = set(names) - {*baselines.SYSTEMS, W2VJAX}
   if unknown:
     raise InputError(f"unknown systems {sorted(unknown)}; choose from auto or "
-                         f"{', '.join([*baselines.SYSTEMS, W2VJAX])}")
+                     f"{', '.join([*baselines.SYSTEMS, W2VJAX])}")
   return names
 
 
