@@ -253,5 +253,12 @@ def test_count_methods_train_from_one_config_and_recover_topics(topic_corpus, tm
     loaded = ppmi.SparseEmbeddings.load(tmp_path / ppmi.SPARSE_VECTORS_FILENAME)
     assert loaded.words == result.embeddings.words
     assert (loaded.matrix != result.embeddings.matrix).nnz == 0
+    # w2vjax.evaluate --vectors=vectors.npz reads the same rows.
+    from w2vjax.evaluate import load_source
+    read, _, _ = load_source(str(tmp_path / ppmi.SPARSE_VECTORS_FILENAME), None)
+    assert read.words == loaded.words and (read.matrix != loaded.matrix).nnz == 0
+    np.savez(tmp_path / "other.npz", u=np.zeros(3))
+    with pytest.raises(InputError, match="holds no sparse rows of a PPMI run"):
+      load_source(str(tmp_path / "other.npz"), None)
   else:
     assert Embeddings.load(tmp_path / "vectors.bin").dim == 8

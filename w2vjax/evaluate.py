@@ -3,7 +3,8 @@
   python -m w2vjax.evaluate --vectors=FILE [--data_dir=DIR] [--json=OUT]
   python -m w2vjax.evaluate --model=FILE_OR_WORKDIR [--data_dir=DIR] [--json=OUT]
 
-``--vectors`` reads word2vec text, word2vec binary or headerless GloVe text. ``--model``
+``--vectors`` reads word2vec text, word2vec binary or headerless GloVe text, or a PPMI
+run's sparse rows (vectors.npz: classification is skipped for them). ``--model``
 reads a subword model (w2vjax.subwords: a model.npz, or the workdir of a run trained with
 subwords): its vocabulary's vectors are evaluated as vectors are, and similarity pairs with
 words outside the vocabulary are scored from those words' n-grams instead of skipped.
@@ -15,6 +16,7 @@ functions behind it live in w2vjax.evaluation.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from absl import app, flags, logging
 
@@ -22,6 +24,7 @@ from w2vjax import io_utils
 from w2vjax.embeddings import Embeddings
 from w2vjax.errors import InputError, one_line_errors
 from w2vjax.evaluation import ANALOGY_METHODS, evaluate, format_table
+from w2vjax.ppmi import SparseEmbeddings
 from w2vjax.subwords import SubwordModel
 
 
@@ -30,7 +33,9 @@ def load_source(vectors: str | None, model: str | None):
   if (vectors is None) == (model is None):
     raise InputError("give one of --vectors=FILE and --model=FILE_OR_WORKDIR")
   if vectors is not None:
-    return Embeddings.load(vectors), None, {"vectors": str(vectors)}
+    # A PPMI run's sparse rows are a .npz file (word2vec's formats hold dense rows only).
+    read = SparseEmbeddings.load if Path(vectors).suffix == ".npz" else Embeddings.load
+    return read(vectors), None, {"vectors": str(vectors)}
   subword_model = SubwordModel.load(model)
   about = {"model": str(model), "minn": subword_model.minn, "maxn": subword_model.maxn,
            "buckets": subword_model.buckets}

@@ -190,7 +190,13 @@ class SparseEmbeddings:
   @classmethod
   def load(cls, path: str | os.PathLike) -> SparseEmbeddings:
     """Reads what ``export`` wrote."""
+    if not Path(path).is_file():
+      raise FileNotFoundError(f"sparse rows file not found: {path}")
     with np.load(path) as z:
+      missing = {"data", "indices", "indptr", "shape", "words"} - set(z.files)
+      if missing:
+        raise InputError(f"{path} holds no sparse rows of a PPMI run (no "
+                         f"{', '.join(sorted(missing))})")
       matrix = scipy.sparse.csr_matrix((z["data"], z["indices"], z["indptr"]),
                                        shape=tuple(z["shape"]))
       return cls(text.unpack_words(z["words"]), matrix)
